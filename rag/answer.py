@@ -1,0 +1,312 @@
+"""Extractive answers: pick source sentences, say them verbatim, cite each one.
+
+No language model is needed. The answerer reads the sentences of the retrieved
+passages, scores each by how much of the question it covers (IDF-weighted
+words and word pairs, in canonical or unaccented keys) and by what the kind of
+question wants (a number, a name, a date), and answers with the best ones.
+For a list question it reads on in the source document from the sentence
+that announces the list ("… 4 mục tiêu …") and collects the items ("Thứ nhất …
+Thứ tư …"), even when they lie in other chunks. When no sentence covers
+enough of the question it refuses.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.index import Index
+from rag.records import Citation, Document
+from rag.retrieval import Retrieved
+from rag.text import content_terms, has_diacritics, nfc, terms
+
+REFUSAL = (
+    "Các tài liệu hiện có không chứa thông tin để trả lời câu hỏi này. "
+    "Bạn có thể hỏi lại với từ ngữ khác hoặc bổ sung tài liệu liên quan."
+)
+SUPPORT_THRESHOLD = 0.5  # share of the question's weight a sentence must cover to be an answer
+MAX_SAY = 420  # longest stretch of a sentence said at once; longer ones are cut at a clause
+MAX_ITEMS = 12
+BIGRAM_WEIGHT = 0.7
+
+_NUMBER_WORDS = {
+    "một": 1, "hai": 2, "ba": 3, "bốn": 4, "tư": 4, "năm": 5, "sáu": 6, "bảy": 7, "tám": 8,
+    "chín": 9, "mười": 10, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+}
+_KINDS = (
+    ("count", r"\b(bao nhiêu|bao nhieu|mấy|số lượng|tỷ lệ|how many|how much|what percentage|what share)\b"),
+    (
+        "when",
+        r"\b(khi nào|khi nao|ngày nào|ngay nao|bao giờ|bao gio|năm nào|tháng nào|thời gian nào"
+        r"|when|what date|which day)\b",
+    ),
+    ("who", r"(^|\s)(ai|who|whom|người nào|đồng chí nào)(\s|\?|$)"),
+    ("about", r"\b(về gì|ve gi|về vấn đề gì|về việc gì|nội dung gì|nội dung về|what is .* about|about what)\b"),
+    ("list", r"\b(những|các|nhung|cac)\b.*\b(nào|nao|gì|gi)\b|\b(gồm|liệt kê|what are|which are|list)\b"),
+)
+_ITEM = re.compile(
+    r"^(?:(?P<ord>thứ\s+(?:nhất|hai|ba|tư|năm|sáu|bảy|tám|chín|mười))"
+    r"|(?P<la>(?:một|hai|ba|bốn|năm|sáu|bảy|tám|chín|mười)\s+là)"
+    r"|(?P<num>\d{1,2}[.)])\s|(?P<let>[a-zđ][)])\s|(?P<bul>[-–•+*])\s)",
+    re.IGNORECASE,
+)
+_FIRST_ITEM = re.compile(r"^(?:thứ\s+nhất|một\s+là|1[.)]|a[)])", re.IGNORECASE)
+_DATE = re.compile(r"\b\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?\b|\bngày\b|\btháng\b")
+_NAME = re.compile(r"(?:[A-ZÀ-ỸĐ][a-zà-ỹđ]+\s){2,}[A-ZÀ-ỸĐ][a-zà-ỹđ]+")
+_ABBREVIATIONS = frozenset({"tp", "ts", "ths", "pgs", "gs", "bs", "ks", "th", "st", "ông", "bà"})
+
+
+@dataclass(frozen=True)
+class Question:
+    """What the answerer reads from a question."""
+
+    text: str
+    kind: str  # count, when, who, about, list or fact
+    count: int | None  # "4 mục tiêu" -> 4
+    folded: bool  # typed without marks: match on unaccented keys
+    weights: dict[str, float]  # content term -> weight
+
+
+@dataclass(frozen=True)
+class Span:
+    """A sentence (or part of one) in a document."""
+
+    doc: str
+    start: int
+    end: int
+
+
+def sentences(document: Document) -> list[Span]:
+    """Sentences of a document's content regions, in order."""
+    out: list[Span] = []
+    text = document.text
+    for region_start, region_end in document.content:
+        for para in re.finditer(r"[^\n]+", text[region_start:region_end]):
+            p_start = region_start + para.start()
+            body = para.group()
+            cursor = 0
+            for m in re.finditer(r"([.!?…][”\"’)]*)\s+", body):
+                nxt = body[m.end() : m.end() + 2]
+                if not nxt or not (nxt[0].isupper() or nxt[0].isdigit() or nxt[0] in "“\"(["):
+                    continue
+                before = body[cursor : m.start(1)].split()
+                last = before[-1].lower() if before else ""
+                if body[m.start(1)] == "." and (len(last) == 1 or last in _ABBREVIATIONS):
+                    continue
+                out.append(_stripped(document, p_start + cursor, p_start + m.end(1)))
+                cursor = m.end()
+            if body[cursor:].strip():
+                out.append(_stripped(document, p_start + cursor, p_start + len(body)))
+    return [s for s in out if s.end > s.start]
+
+
+def _stripped(document: Document, start: int, end: int) -> Span:
+    piece = document.text[start:end]
+    lead = len(piece) - len(piece.lstrip())
+    trail = len(piece) - len(piece.rstrip())
+    return Span(document.doc, start + lead, end - trail)
+
+
+def analyze(question: str, index: Index) -> Question:
+    """Kind, count and weighted content terms of a question."""
+    text = nfc(question).strip()
+    lower = text.lower()
+    kind = next((name for name, pattern in _KINDS if re.search(pattern, lower)), "fact")
+    count = None
+    m = re.search(r"\b(\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")\s+(?!năm\b|nam\b)[^\W\d_]", lower)
+    if m:
+        word = m.group(1)
+        count = int(word) if word.isdigit() else _NUMBER_WORDS[word]
+        if kind == "fact" and re.search(r"\b(là gì|la gi|what)\b", lower):
+            kind = "list"
+    folded = not has_diacritics(text)
+    weights: dict[str, float] = {}
+    for term in content_terms(text, folded=folded):
+        weight = index.lexical.idf(term, folded=folded)
+        weights[term] = weight * (BIGRAM_WEIGHT if "_" in term else 1.0)
+    return Question(text=text, kind=kind, count=count, folded=folded, weights=weights)
+
+
+class Answerer:
+    """Builds extractive answers from an index; caches sentence splits per document."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self._sentences: dict[str, list[Span]] = {}
+        self._terms: dict[tuple[str, int, bool], frozenset[str]] = {}
+
+    def sentences_of(self, doc: str) -> list[Span]:
+        if doc not in self._sentences:
+            self._sentences[doc] = sentences(self.index.documents[doc])
+        return self._sentences[doc]
+
+    def text(self, span: Span) -> str:
+        return self.index.documents[span.doc].text[span.start : span.end]
+
+    def coverage(self, q: Question, span: Span) -> float:
+        """Share of the question's term weight found in the sentence."""
+        total = sum(q.weights.values())
+        if total <= 0:
+            return 0.0
+        cache_key = (span.doc, span.start, q.folded)
+        found = self._terms.get(cache_key)
+        if found is None:
+            found = frozenset(terms(self.text(span), folded=q.folded))
+            self._terms[cache_key] = found
+        return sum(w for t, w in q.weights.items() if t in found) / total
+
+    def score(self, q: Question, span: Span, rank: int) -> float:
+        """Coverage plus what the kind of question wants, plus a little for passage rank."""
+        said = self.text(span)
+        bonus = 0.0
+        if q.kind == "count" and re.search(r"\d", said):
+            bonus += 0.15
+        if q.count is not None and re.search(rf"(?<![\d.,]){q.count}\s+[^\W\d_]", said):
+            bonus += 0.15
+        if q.kind == "when" and _DATE.search(said):
+            bonus += 0.15
+        if q.kind == "who" and _NAME.search(said):
+            bonus += 0.15
+        return self.coverage(q, span) + bonus + 0.05 / rank
+
+    def candidates(self, retrieved: Retrieved) -> list[tuple[Span, int]]:
+        """Sentences overlapping the retrieved passages, with the best passage rank of each."""
+        seen: dict[Span, int] = {}
+        for passage in retrieved.passages:
+            chunk = passage.chunk
+            for span in self.sentences_of(chunk.doc):
+                if span.start < chunk.end and span.end > chunk.start and span not in seen:
+                    seen[span] = passage.rank
+        return list(seen.items())
+
+    def answer(self, question: str, retrieved: Retrieved) -> tuple[str, bool, tuple[Citation, ...]]:
+        """Markdown answer, refused flag and citations for `question`."""
+        q = analyze(question, self.index)
+        scored = sorted(
+            ((self.score(q, span, rank), span) for span, rank in self.candidates(retrieved)),
+            key=lambda pair: -pair[0],
+        )
+        if not scored or self.coverage(q, scored[0][1]) < SUPPORT_THRESHOLD:
+            return REFUSAL, True, ()
+        best = scored[0][1]
+
+        said: list[Span] = [best]
+        items: list[Span] = []
+        if q.kind == "list" or q.count is not None:
+            anchor, items = self.list_items(best, q.count)
+            said = [anchor]
+        if not items:
+            # A second sentence when it covers question terms the first one lacks.
+            for _, span in scored[1:4]:
+                if self.coverage(q, span) >= SUPPORT_THRESHOLD and self._adds(q, said, span):
+                    said.append(span)
+                    break
+            said.sort(key=lambda s: (s.doc, s.start))
+        return self.render(q, said, items)
+
+    def _adds(self, q: Question, said: list[Span], span: Span) -> bool:
+        have = set().union(*(terms(self.text(s), folded=q.folded) for s in said))
+        new = set(terms(self.text(span), folded=q.folded)) - have
+        gained = sum(w for t, w in q.weights.items() if t in new)
+        return gained >= 0.15 * sum(q.weights.values())
+
+    def list_items(self, best: Span, count: int | None) -> tuple[Span, list[Span]]:
+        """The sentence announcing a list and the first sentence of each item after it."""
+        spans = self.sentences_of(best.doc)
+        i = spans.index(best)
+        text = self.text
+        # If the best sentence is itself an item, step back to the sentence before item one.
+        if _ITEM.match(text(best)):
+            j = i
+            while j > 0 and not _FIRST_ITEM.match(text(spans[j])):
+                j -= 1
+            if _FIRST_ITEM.match(text(spans[j])) and j > 0:
+                i = j - 1
+        anchor = spans[i]
+        items: list[Span] = []
+        gap = 0
+        for span in spans[i + 1 :]:
+            if _ITEM.match(text(span)):
+                if not items and not _FIRST_ITEM.match(text(span)):
+                    break
+                items.append(span)
+                gap = 0
+                if len(items) == (count or MAX_ITEMS):
+                    break
+            else:
+                gap += 1
+                if gap > 3:
+                    break
+        if len(items) < 2:
+            items = []
+        return anchor, items
+
+    def render(
+        self, q: Question, said: list[Span], items: list[Span]
+    ) -> tuple[str, bool, tuple[Citation, ...]]:
+        """Markdown with a [n] after every sentence, and the matching citations."""
+        citations: list[Citation] = []
+        parts: list[str] = []
+        for span in said:
+            shown, quoted = self.excerpt(q, span, keep_start=False)
+            citations.append(self.cite(len(citations) + 1, quoted))
+            parts.append(f"{shown} [{len(citations)}]")
+        body = " ".join(parts)
+        if items:
+            lines = []
+            for span in items:
+                shown, quoted = self.excerpt(q, span, keep_start=True)
+                citations.append(self.cite(len(citations) + 1, quoted))
+                lines.append(f"- {shown} [{len(citations)}]")
+            body += "\n\n" + "\n".join(lines)
+        return body, False, tuple(citations)
+
+    def cite(self, n: int, span: Span) -> Citation:
+        document = self.index.documents[span.doc]
+        return Citation(
+            n=n,
+            doc=span.doc,
+            title=document.title,
+            date=document.date,
+            start=span.start,
+            end=span.end,
+            quote=document.text[span.start : span.end],
+        )
+
+    def excerpt(self, q: Question, span: Span, keep_start: bool) -> tuple[str, Span]:
+        """A sentence as said (with … where cut) and the exact span quoted.
+
+        Long sentences are cut at clause boundaries: from the start for list
+        items, else around the clauses that cover most of the question.
+        """
+        said = self.text(span)
+        if len(said) <= MAX_SAY:
+            return said, span
+        cuts = [0] + [m.end() for m in re.finditer(r"[,;:]\s", said)] + [len(said)]
+        best: tuple[float, int, int] | None = None
+        if keep_start:
+            # A list item: as much of its start as fits (at least one clause past its marker).
+            fits = [b for b in cuts[1:] if b <= MAX_SAY] or [cuts[1]]
+            end = fits[-1] if len(fits) > 1 or len(cuts) < 3 else max(fits[-1], cuts[2])
+            best = (0.0, 0, end)
+        else:
+            for a in range(len(cuts) - 1):
+                for b in range(a + 1, len(cuts)):
+                    if cuts[b] - cuts[a] > MAX_SAY and b > a + 1:
+                        break
+                    part = Span(span.doc, span.start + cuts[a], span.start + cuts[b])
+                    # What the question wants, then the earliest, then the longest part.
+                    value = self.score(q, part, rank=1) - 0.001 * a + 1e-6 * (cuts[b] - cuts[a])
+                    if best is None or value > best[0]:
+                        best = (value, cuts[a], cuts[b])
+        assert best is not None
+        piece = said[best[1] : best[2]].strip().rstrip(",;:").rstrip()
+        start = span.start + best[1] + (len(said[best[1] :]) - len(said[best[1] :].lstrip()))
+        part = Span(span.doc, start, start + len(piece))
+        shown = piece
+        if best[1] > 0:
+            shown = "… " + shown
+        if best[2] < len(said):
+            shown = shown + " …"
+        return shown, part

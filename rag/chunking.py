@@ -1,0 +1,66 @@
+"""Chunks: split each content region of a document with langchain's recursive splitter.
+
+Separators follow Vietnamese prose: paragraphs, lines, then sentence ends
+(kept with the sentence), then clauses, then words. Each chunk is located in the
+stored text, so `chunk.text == document.text[chunk.start:chunk.end]`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from rag.records import Chunk, Document
+
+SEPARATORS = ["\n\n", "\n", ". ", ".\u00a0", "… ", "? ", "! ", "; ", ": ", ", ", " ", ""]
+
+
+def make_splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterTextSplitter:
+    """The splitter used for every document, from the chunk settings."""
+    return RecursiveCharacterTextSplitter(
+        separators=SEPARATORS,
+        keep_separator="end",
+        chunk_size=chunk_size,
+        chunk_overlap=chunk_overlap,
+        strip_whitespace=True,
+    )
+
+
+def chunk_document(
+    document: Document, splitter: RecursiveCharacterTextSplitter, first_id: int = 0
+) -> list[Chunk]:
+    """Chunks of one document's content regions, numbered from `first_id`."""
+    chunks: list[Chunk] = []
+    for region_start, region_end in document.content:
+        region = document.text[region_start:region_end]
+        cursor = 0
+        for piece in splitter.split_text(region):
+            at = region.find(piece, cursor)
+            if at < 0:  # cannot happen with strip_whitespace; never emit a wrong offset
+                at = region.find(piece)
+            if at < 0:
+                continue
+            start = region_start + at
+            chunks.append(
+                Chunk(
+                    id=first_id + len(chunks),
+                    doc=document.doc,
+                    start=start,
+                    end=start + len(piece),
+                    text=piece,
+                )
+            )
+            cursor = at + 1
+    return chunks
+
+
+def chunk_corpus(
+    documents: Iterable[Document], chunk_size: int, chunk_overlap: int
+) -> list[Chunk]:
+    """Chunks of all documents, with ids numbered across the corpus."""
+    splitter = make_splitter(chunk_size, chunk_overlap)
+    chunks: list[Chunk] = []
+    for document in documents:
+        chunks.extend(chunk_document(document, splitter, first_id=len(chunks)))
+    return chunks

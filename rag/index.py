@@ -1,0 +1,384 @@
+"""The index folder: build (incremental, crash-safe) and load.
+
+Layout: manifest.json (read first), vectors.faiss, documents.jsonl,
+chunks.jsonl (offsets only; text is sliced from the document), lexical/.
+A build writes a sibling temporary folder and swaps it into place, so a crash
+or Ctrl-C leaves the previous index whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rag.chunking import chunk_corpus
+from rag.documents import load_corpus
+from rag.errors import IndexMissing, ModelError
+from rag.records import Chunk, Document
+from rag.settings import Settings
+
+if TYPE_CHECKING:
+    from embeddings.encoder import Encoder
+    from embeddings.vector_index import VectorIndex
+    from rag.lexical import LexicalIndex
+
+FORMAT_VERSION = 1
+# Bump when cleaning, chunking or embedding input changes: old vectors are then not reused.
+PIPELINE_VERSION = 1
+MANIFEST = "manifest.json"
+FILES = ("vectors.faiss", "documents.jsonl", "chunks.jsonl", "lexical")
+
+Log = Callable[[str], None]
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("hoidap")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def embedding_text(document: Document, chunk: Chunk) -> str:
+    """What the encoder sees for a chunk: the chunk text, headed by its document title."""
+    return f"{document.title}\n{chunk.text}"
+
+
+@dataclass
+class Index:
+    """A loaded index: everything retrieval and answering read."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    vectors: VectorIndex
+    lexical: LexicalIndex
+
+    @property
+    def model(self) -> str:
+        return str(self.manifest["model"])
+
+    @property
+    def fallback_model(self) -> bool:
+        return bool(self.manifest.get("fallback_model", False))
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What `build_index` did."""
+
+    documents: int
+    chunks: int
+    embedded: int
+    reused: int
+    unchanged: bool
+    seconds: float
+    model: str
+    fallback_model: bool
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _damaged(folder: Path, why: str) -> IndexMissing:
+    return IndexMissing(
+        f"the index at {folder} is damaged or not a hoidap index ({why}); "
+        "run `hoidap index` to rebuild it"
+    )
+
+
+def _previous(folder: Path) -> Path:
+    return folder.parent / f".{folder.name}.previous"
+
+
+def _recover(folder: Path) -> None:
+    """Finish a swap that a crash interrupted between its two renames."""
+    previous = _previous(folder)
+    if not folder.exists() and previous.is_dir():
+        previous.rename(folder)
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """The manifest of the index at `folder`, checked; raises IndexMissing with the fix."""
+    _recover(folder)
+    path = folder / MANIFEST
+    if not path.is_file():
+        if folder.is_dir() and any(folder.iterdir()):
+            raise _damaged(folder, "no manifest.json")
+        raise IndexMissing(
+            f"no index at {folder}; run `hoidap index` first (or pass --index DIR)"
+        )
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _damaged(folder, f"manifest.json unreadable: {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
+        raise _damaged(folder, f"format is not {FORMAT_VERSION}")
+    for field in ("model", "dimension", "counts", "documents", "chunk_size", "chunk_overlap"):
+        if field not in manifest:
+            raise _damaged(folder, f"manifest has no {field!r}")
+    for name in FILES:
+        if not (folder / name).exists():
+            raise _damaged(folder, f"{name} is missing")
+    return manifest
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _document_from_json(row: dict[str, Any]) -> Document:
+    return Document(
+        doc=row["doc"],
+        text=row["text"],
+        title=row["title"],
+        date=row["date"],
+        source=row["source"],
+        content=tuple((int(a), int(b)) for a, b in row["content"]),
+        sha256=row["sha256"],
+    )
+
+
+def load_index(folder: Path) -> Index:
+    """Load the index at `folder`; a missing or damaged one raises IndexMissing."""
+    from embeddings.vector_index import VectorIndex
+    from rag.lexical import LexicalIndex
+
+    manifest = read_manifest(folder)
+    try:
+        documents = {
+            d.doc: d for d in map(_document_from_json, _read_jsonl(folder / "documents.jsonl"))
+        }
+        chunks = []
+        for row in _read_jsonl(folder / "chunks.jsonl"):
+            document = documents[row["doc"]]
+            start, end = int(row["start"]), int(row["end"])
+            chunks.append(Chunk(int(row["id"]), row["doc"], start, end, document.text[start:end]))
+        vectors = VectorIndex.load(folder / "vectors.faiss")
+        lexical = LexicalIndex.load(folder / "lexical", size=len(chunks))
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise _damaged(folder, f"{type(exc).__name__}: {exc}") from None
+    counts = manifest["counts"]
+    if (
+        vectors.size != len(chunks)
+        or counts.get("chunks") != len(chunks)
+        or counts.get("documents") != len(documents)
+        or vectors.dim != manifest["dimension"]
+        or any(c.id != i for i, c in enumerate(chunks))
+    ):
+        raise _damaged(folder, "counts in manifest, chunks and vectors disagree")
+    return Index(folder, manifest, documents, chunks, vectors, lexical)
+
+
+# ---------------------------------------------------------------- building
+
+
+def _same_settings(manifest: dict[str, Any], settings: Settings) -> bool:
+    return (
+        manifest.get("format") == FORMAT_VERSION
+        and manifest.get("pipeline") == PIPELINE_VERSION
+        and manifest.get("chunk_size") == settings.chunk_size
+        and manifest.get("chunk_overlap") == settings.chunk_overlap
+    )
+
+
+def _wanted_model(manifest: dict[str, Any] | None, settings: Settings) -> str | None:
+    """The model a build should use: the named one, else keep the old index's one."""
+    if settings.embedding_model is not None:
+        return settings.embedding_model
+    if manifest and not manifest.get("fallback_model"):
+        return str(manifest["model"])
+    return None  # default, with fallback
+
+
+def _default_model_available() -> bool:
+    """Cheap check (no torch) that the default model could now be loaded."""
+    from embeddings.encoder import DEFAULT_MODEL, hub_reachable
+
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(DEFAULT_MODEL, "modules.json")
+    except Exception:
+        cached = None
+    return isinstance(cached, str) or hub_reachable(timeout=1.0)
+
+
+def build_index(settings: Settings, log: Log = _stderr) -> BuildReport:
+    """Build or update the index of `settings.corpus_dir` at `settings.index_dir`.
+
+    Unchanged documents keep their vectors; an unchanged corpus re-embeds nothing
+    and does not even load the model.
+    """
+    started = time.perf_counter()
+    folder = settings.index_dir
+    warnings: list[str] = []
+    documents = load_corpus(settings.corpus_dir, warnings)
+    for line in warnings:
+        log(f"hoidap: warning: {line}")
+
+    old: Index | None = None
+    try:
+        old = load_index(folder)
+    except IndexMissing:
+        old = None
+    if old is not None and not _same_settings(old.manifest, settings):
+        old = None
+    wanted = _wanted_model(old.manifest if old else None, settings)
+    if old is not None and old.fallback_model and wanted is None and _default_model_available():
+        old = None  # the default model can now be had: rebuild with it
+    if old is not None and wanted is not None and wanted != old.model:
+        old = None
+
+    hashes = {d.doc: d.sha256 for d in documents}
+    if old is not None and old.manifest["documents"] == hashes:
+        return BuildReport(
+            documents=len(documents),
+            chunks=len(old.chunks),
+            embedded=0,
+            reused=len(old.chunks),
+            unchanged=True,
+            seconds=time.perf_counter() - started,
+            model=old.model,
+            fallback_model=old.fallback_model,
+        )
+
+    encoder = _encoder_for(old, wanted, log)
+    chunks = chunk_corpus(documents, settings.chunk_size, settings.chunk_overlap)
+    by_doc = {d.doc: d for d in documents}
+
+    # Reuse the vectors of documents whose text is unchanged (same chunks, same order).
+    reusable: dict[str, np.ndarray] = {}
+    if old is not None:
+        old_vectors = old.vectors.vectors()
+        for doc, sha in old.manifest["documents"].items():
+            if hashes.get(doc) == sha:
+                rows = [c.id for c in old.chunks if c.doc == doc]
+                reusable[doc] = old_vectors[rows]
+    vectors = np.zeros((len(chunks), encoder.dim), dtype=np.float32)
+    todo: list[int] = []
+    position: dict[str, int] = {}
+    for chunk in chunks:
+        kept = reusable.get(chunk.doc)
+        i = position.get(chunk.doc, 0)
+        if kept is not None and i < len(kept):
+            vectors[chunk.id] = kept[i]
+        else:
+            todo.append(chunk.id)
+        position[chunk.doc] = i + 1
+    if todo:
+        log(f"hoidap: embedding {len(todo)} chunks with {encoder.name}")
+        texts = [embedding_text(by_doc[chunks[i].doc], chunks[i]) for i in todo]
+        vectors[todo] = encoder.encode_passages(texts)
+
+    manifest = {
+        "format": FORMAT_VERSION,
+        "pipeline": PIPELINE_VERSION,
+        "hoidap_version": package_version(),
+        "model": encoder.name,
+        "fallback_model": encoder.fallback,
+        "dimension": encoder.dim,
+        "vector_index": "flat",
+        "chunk_size": settings.chunk_size,
+        "chunk_overlap": settings.chunk_overlap,
+        "documents": hashes,
+        "counts": {"documents": len(documents), "chunks": len(chunks)},
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    _write(folder, manifest, documents, chunks, vectors)
+    return BuildReport(
+        documents=len(documents),
+        chunks=len(chunks),
+        embedded=len(todo),
+        reused=len(chunks) - len(todo),
+        unchanged=False,
+        seconds=time.perf_counter() - started,
+        model=encoder.name,
+        fallback_model=encoder.fallback,
+    )
+
+
+def _encoder_for(old: Index | None, wanted: str | None, log: Log) -> Encoder:
+    from embeddings.encoder import ModelLoadError, load_encoder, open_encoder
+
+    try:
+        if old is not None:
+            return open_encoder(old.model, old.fallback_model)
+        encoder, notice = load_encoder(wanted)
+    except ModelLoadError as exc:
+        raise ModelError(
+            f"{exc}; check HOIDAP_EMBEDDING_MODEL / --model (a hub name or a local model folder)"
+        ) from None
+    if notice:
+        log(f"hoidap: WARNING: {notice}")
+    return encoder
+
+
+def _write(
+    folder: Path,
+    manifest: dict[str, Any],
+    documents: list[Document],
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+) -> None:
+    """Write a complete index next to `folder`, then swap it into place."""
+    from embeddings.vector_index import VectorIndex
+    from rag.lexical import LexicalIndex
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    for stale in folder.parent.glob(f".{folder.name}.building-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = folder.parent / f".{folder.name}.building-{os.getpid()}"
+    tmp.mkdir()
+    with (tmp / "documents.jsonl").open("w", encoding="utf-8") as f:
+        for d in documents:
+            row = {
+                "doc": d.doc,
+                "title": d.title,
+                "date": d.date,
+                "source": d.source,
+                "sha256": d.sha256,
+                "content": d.content,
+                "text": d.text,
+            }
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as f:
+        for c in chunks:
+            f.write(json.dumps({"id": c.id, "doc": c.doc, "start": c.start, "end": c.end}) + "\n")
+    VectorIndex.build(vectors).save(tmp / "vectors.faiss")
+    (tmp / "lexical").mkdir()
+    LexicalIndex.build([c.text for c in chunks]).save(tmp / "lexical")
+    # The manifest goes last: a folder without one is never taken for an index.
+    (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
+    _fsync_tree(tmp)
+
+    previous = _previous(folder)
+    if previous.exists():
+        shutil.rmtree(previous)
+    if folder.exists():
+        folder.rename(previous)
+    tmp.rename(folder)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with path.open("rb") as f:
+                os.fsync(f.fileno())

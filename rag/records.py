@@ -1,0 +1,64 @@
+"""Records passed between stages. Fields only; JSON happens at the edges."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Document:
+    """One corpus file as stored: NFC text and the regions that are article content."""
+
+    doc: str
+    text: str
+    title: str
+    date: str | None
+    source: str | None
+    content: tuple[tuple[int, int], ...]
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of a document; `text == document.text[start:end]`."""
+
+    id: int
+    doc: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk and its score (higher is better)."""
+
+    chunk: Chunk
+    score: float
+    rank: int
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A verbatim quote: `document.text[start:end] == quote`."""
+
+    n: int
+    doc: str
+    title: str
+    date: str | None
+    start: int
+    end: int
+    quote: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What `ask` returns; `answer.text` is Markdown with `[n]` markers."""
+
+    question: str
+    text: str
+    refused: bool
+    citations: tuple[Citation, ...]
+    passages: tuple[Passage, ...]
+    model: str
+    timings_ms: dict[str, float] = field(default_factory=dict)

@@ -1,0 +1,123 @@
+"""Vietnamese text keys: NFC, canonical tone placement, folding, and tokens for matching.
+
+Vietnamese places a tone mark on one vowel of a syllable, and two conventions
+disagree on which one ("ủy"/"uỷ", "hóa"/"hoá"). Matching on a key that takes
+the tone off the vowel and writes it after the syllable ("uy" + tone) makes the
+two styles, and composed/decomposed input, one and the same key.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from itertools import pairwise
+
+# The five tone marks as combining characters, and the digit written for each.
+_TONES = {"\u0301": "1", "\u0300": "2", "\u0309": "3", "\u0303": "4", "\u0323": "5"}
+_COMBINING = re.compile(r"[\u0300-\u036f]")
+
+# A token is a run of letters/digits, with inner . , / - joining parts of one
+# number or code ("11.085,046", "193/226", "17-BC/TU", "Covid-19"); "%" stays
+# with its number.
+_TOKEN = re.compile(r"\w+(?:[.,/\-]\w+)*%?")
+# Clause boundaries: bigrams never cross them.
+_CLAUSE = re.compile(r"[.;:!?…](?:\s|$)|[()\[\]“”\"«»\n]|,\s|\s[-–]\s")
+_PURE_NUMBER = re.compile(r"^[\d.,/\-]+%?$")
+
+# Words that ask, not what is asked about. Keys are canonical (see `key`).
+_QUESTION_WORDS_RAW = (
+    "gì nào ai đâu sao mấy bao nhiêu khi bao giờ hỏi cho biết hãy không vậy thế "
+    "là những các của và có được trong với thì mà này đó ra như thế nào tại vì "
+    "what which who whom when where why how many much is are was were the a an "
+    "of in on for to did does do by about and from list name tell me please"
+)
+
+
+def nfc(text: str) -> str:
+    """Return `text` in Unicode NFC."""
+    return unicodedata.normalize("NFC", text)
+
+
+def key(word: str) -> str:
+    """Canonical matching key of one word: lower case, tone mark moved after it.
+
+    >>> key("Uỷ") == key("ủy") == "uy3"
+    True
+    """
+    decomposed = unicodedata.normalize("NFD", word.lower())
+    tone = ""
+    kept = []
+    for ch in decomposed:
+        if ch in _TONES:
+            tone = _TONES[ch]
+        else:
+            kept.append(ch)
+    return unicodedata.normalize("NFC", "".join(kept)) + tone
+
+
+def fold(word: str) -> str:
+    """Key of a word with every mark taken off and đ written d (for unaccented typing)."""
+    decomposed = unicodedata.normalize("NFD", word.lower().replace("đ", "d"))
+    return _COMBINING.sub("", decomposed)
+
+
+def has_diacritics(text: str) -> bool:
+    """True when `text` carries any Vietnamese mark (so it was not typed unaccented)."""
+    if "đ" in text or "Đ" in text:
+        return True
+    return bool(_COMBINING.search(unicodedata.normalize("NFD", text)))
+
+
+def canonical(text: str) -> str:
+    """Text for loose comparison: NFC, case-folded, every word's tone placed canonically."""
+    return _TOKEN.sub(lambda m: key(m.group()), nfc(text).casefold())
+
+
+def words(text: str) -> list[list[str]]:
+    """Split text into clauses of raw word tokens (number and code tokens kept whole)."""
+    return [found for clause in _CLAUSE.split(text) if (found := _TOKEN.findall(clause))]
+
+
+def terms(text: str, *, folded: bool = False, bigrams: bool = True) -> list[str]:
+    """Matching terms of `text`: word keys, the letter parts of codes, and word bigrams.
+
+    Args:
+        text: any text (NFC or not).
+        folded: use the unaccented key (`fold`) instead of the canonical one (`key`).
+        bigrams: add "a_b" for each pair of neighbouring words inside a clause.
+
+    Returns:
+        Terms in text order; duplicates kept (BM25 counts them).
+    """
+    to_key = fold if folded else key
+    out: list[str] = []
+    for clause in words(nfc(text)):
+        keys = [to_key(w) for w in clause]
+        for word, k in zip(clause, keys):
+            out.append(k)
+            # "17-BC/TU" also matches "BC" and "TU"; a pure number stays whole.
+            if not _PURE_NUMBER.match(word) and re.search(r"[.,/\-]", word):
+                out.extend(to_key(p) for p in re.split(r"[.,/\-]", word) if p)
+        if bigrams:
+            out.extend(f"{a}_{b}" for a, b in pairwise(keys))
+    return out
+
+
+QUESTION_WORDS = frozenset(key(w) for w in _QUESTION_WORDS_RAW.split()) | frozenset(
+    fold(w) for w in _QUESTION_WORDS_RAW.split()
+)
+
+
+def content_terms(question: str, *, folded: bool = False) -> list[str]:
+    """Terms of a question without its question words (unigrams and bigrams)."""
+    to_key = fold if folded else key
+    out: list[str] = []
+    for clause in words(nfc(question)):
+        keys = [to_key(w) for w in clause]
+        out.extend(k for k in keys if k not in QUESTION_WORDS)
+        out.extend(
+            f"{a}_{b}"
+            for a, b in pairwise(keys)
+            if a not in QUESTION_WORDS and b not in QUESTION_WORDS
+        )
+    return out

@@ -1,0 +1,166 @@
+"""Index folders: incremental builds, crash safety, damaged folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import PACKAGED, ROOT
+
+from rag.errors import IndexMissing
+from rag.index import build_index, load_index
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+
+QUIET = lambda _m: None  # noqa: E731
+
+
+def settings_for(corpus: Path, index: Path) -> Settings:
+    return Settings(corpus_dir=corpus, index_dir=index, embedding_model=PACKAGED)
+
+
+def test_default_model_falls_back_offline_and_says_so(index_dir: Path) -> None:
+    manifest = json.loads((index_dir / "manifest.json").read_text("utf-8"))
+    assert manifest["fallback_model"] is True
+    assert manifest["model"] == PACKAGED
+    assert manifest["counts"]["documents"] == 5
+    assert set(manifest["documents"]) == {p.name for p in (ROOT / "data/corpus").glob("*.txt")}
+
+
+def test_fallback_warning_names_the_fix(corpus_copy: Path, tmp_path: Path) -> None:
+    lines: list[str] = []
+    build_index(Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "ix"), log=lines.append)
+    warning = next(line for line in lines if "WARNING" in line)
+    assert "all-MiniLM-L6-v2" in warning and "HOIDAP_EMBEDDING_MODEL" in warning
+
+
+def test_unchanged_corpus_reembeds_nothing(corpus_copy: Path, tmp_path: Path) -> None:
+    settings = settings_for(corpus_copy, tmp_path / "ix")
+    first = build_index(settings, log=QUIET)
+    assert first.embedded == first.chunks > 0
+    again = build_index(settings, log=QUIET)
+    assert again.unchanged and again.embedded == 0 and again.chunks == first.chunks
+
+
+def test_changed_added_and_removed_documents(corpus_copy: Path, tmp_path: Path) -> None:
+    settings = settings_for(corpus_copy, tmp_path / "ix")
+    first = build_index(settings, log=QUIET)
+    changed = corpus_copy / "004_0b6753d6958e9fca.txt"
+    changed.write_text(
+        changed.read_text("utf-8")
+        + "\n\nQuận uỷ Đống Đa cũng biểu dương nhiều tập thể và cá nhân tiêu biểu trong phong trào thi đua, "
+        "góp phần hoàn thành thắng lợi các chỉ tiêu kinh tế - xã hội năm 2020 của quận.\n",
+        "utf-8",
+    )
+    (corpus_copy / "002_7235feebbfc5181b.txt").unlink()
+    (corpus_copy / "new.md").write_text(
+        "Tin mới\n\nHội nghị đã thống nhất cao các giải pháp nâng cao chất lượng sinh hoạt chi bộ, "
+        "bảo đảm thực chất, hiệu quả và đúng quy định của Điều lệ Đảng trong toàn Đảng bộ quận.\n",
+        "utf-8",
+    )
+    second = build_index(settings, log=QUIET)
+    index = load_index(settings.index_dir)
+    assert set(index.documents) == {
+        "000_cf24b04885448ff3.txt", "001_b8d377f4127674e8.txt", "003_e976d13c0d4f5caf.txt",
+        "004_0b6753d6958e9fca.txt", "new.md",
+    }
+    n_changed = sum(c.doc in ("004_0b6753d6958e9fca.txt", "new.md") for c in index.chunks)
+    assert second.embedded == n_changed
+    assert second.reused == second.chunks - n_changed > 0
+    assert second.chunks < first.chunks + n_changed
+
+
+def _big_corpus(folder: Path) -> None:
+    """Add a long document so that embedding takes several seconds."""
+    sentences = [
+        line.strip()
+        for path in sorted(folder.glob("*.txt"))
+        for line in path.read_text("utf-8").splitlines()
+        if len(line.strip()) > 200
+    ]
+    paragraphs = [f"Đoạn {i}: {sentences[i % len(sentences)]}" for i in range(1500)]
+    (folder / "big.txt").write_text("Báo cáo tổng hợp\n\n" + "\n\n".join(paragraphs), "utf-8")
+
+
+@pytest.mark.parametrize("kill_after", ["start", "embedding"])
+def test_killed_build_keeps_the_previous_index(corpus_copy: Path, tmp_path: Path, kill_after: str) -> None:
+    settings = settings_for(corpus_copy, tmp_path / "ix")
+    first = build_index(settings, log=QUIET)
+    _big_corpus(corpus_copy)
+    env = {
+        **os.environ,
+        "HOIDAP_CORPUS_DIR": str(corpus_copy),
+        "HOIDAP_INDEX_DIR": str(settings.index_dir),
+        "HOIDAP_EMBEDDING_MODEL": PACKAGED,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "index"], env=env, cwd=ROOT,
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+    )
+    assert proc.stderr is not None
+    if kill_after == "start":
+        time.sleep(1.0)
+    else:
+        for line in proc.stderr:
+            if "embedding" in line:
+                time.sleep(2.0)
+                break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL  # killed mid-build, not finished
+
+    old = Pipeline.open(settings)
+    assert len(old.index.chunks) == first.chunks
+    assert "big.txt" not in old.index.documents
+    assert not old.ask("4 mục tiêu năm 2021 là gì?").refused
+
+    second = build_index(settings, log=QUIET)
+    assert "big.txt" in load_index(settings.index_dir).documents
+    assert second.chunks > first.chunks
+    assert not list(settings.index_dir.parent.glob(".ix.*"))
+
+
+def _copy_index(src: Path, dst: Path) -> Path:
+    import shutil
+
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_missing_index_says_run_hoidap_index(tmp_path: Path) -> None:
+    with pytest.raises(IndexMissing, match="run `hoidap index`"):
+        load_index(tmp_path / "nothing-here")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["truncate-faiss", "garbage-manifest", "missing-chunks", "foreign-folder", "wrong-counts", "bad-chunk-row"],
+)
+def test_damaged_index_says_rebuild(index_dir: Path, tmp_path: Path, damage: str) -> None:
+    folder = _copy_index(index_dir, tmp_path / "ix")
+    if damage == "truncate-faiss":
+        data = (folder / "vectors.faiss").read_bytes()
+        (folder / "vectors.faiss").write_bytes(data[: len(data) // 3])
+    elif damage == "garbage-manifest":
+        (folder / "manifest.json").write_text("{not json", "utf-8")
+    elif damage == "missing-chunks":
+        (folder / "chunks.jsonl").unlink()
+    elif damage == "foreign-folder":
+        folder = tmp_path / "foreign"
+        folder.mkdir()
+        (folder / "notes.txt").write_text("hello", "utf-8")
+    elif damage == "wrong-counts":
+        manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+        manifest["counts"]["chunks"] += 3
+        (folder / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    else:
+        with (folder / "chunks.jsonl").open("a", encoding="utf-8") as f:
+            f.write('{"id": "x"}\n')
+    with pytest.raises(IndexMissing, match="rebuild"):
+        load_index(folder)

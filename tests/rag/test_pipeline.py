@@ -1,0 +1,104 @@
+"""Answers on the bundled corpus, with the real packaged model, FAISS and BM25."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import pytest
+
+from rag.answer import REFUSAL
+from rag.errors import BadQuestion
+from rag.pipeline import answer_json
+
+GOALS_DOC = "000_cf24b04885448ff3.txt"
+
+
+def check_invariants(pipeline, data: dict) -> None:  # type: ignore[no-untyped-def]
+    docs = pipeline.index.documents
+    for c in data["citations"]:
+        assert docs[c["doc"]].text[c["start"] : c["end"]] == c["quote"]
+    for p in data["passages"]:
+        assert docs[p["doc"]].text[p["start"] : p["end"]] == p["text"]
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", data["answer"])}
+    assert markers == {c["n"] for c in data["citations"]}
+
+
+def test_four_goals_are_all_listed_with_exact_citations(pipeline) -> None:  # type: ignore[no-untyped-def]
+    data = answer_json(pipeline.ask("Báo cáo của Thành ủy xác định 4 mục tiêu năm 2021 là gì?"))
+    assert not data["refused"]
+    check_invariants(pipeline, data)
+    for ordinal in ("Thứ nhất", "Thứ hai", "Thứ ba", "Thứ tư"):
+        assert ordinal in data["answer"]
+        assert any(c["quote"].startswith(ordinal) and c["doc"] == GOALS_DOC for c in data["citations"])
+    assert "Khẩn trương tổ chức thực hiện" in data["answer"]
+    assert "bầu cử đại biểu Quốc hội" in data["answer"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "4 muc tieu nam 2021 la gi",  # typed without diacritics
+        unicodedata.normalize("NFD", "Báo cáo xác định 4 mục tiêu năm 2021 là gì?"),  # decomposed
+        "Thành uỷ xác định 4 mục tiêu năm 2021 là gì?",  # the other tone-mark style
+    ],
+)
+def test_question_forms_find_the_goals(pipeline, question: str) -> None:  # type: ignore[no-untyped-def]
+    data = answer_json(pipeline.ask(question))
+    assert not data["refused"]
+    assert any(p["doc"] == GOALS_DOC and "4 mục tiêu" in p["text"] for p in data["passages"])
+    assert sum(c["quote"].startswith("Thứ") for c in data["citations"]) == 4
+
+
+def test_tone_style_finds_the_other_style(pipeline) -> None:  # type: ignore[no-untyped-def]
+    # The document writes "Quận uỷ"; the question writes "Quận ủy".
+    data = answer_json(pipeline.ask("Quận ủy Đống Đa tặng giấy khen bao nhiêu tổ chức cơ sở đảng?"))
+    assert not data["refused"]
+    check_invariants(pipeline, data)
+    assert "17 tổ chức cơ sở đảng" in data["answer"]
+    assert "Quận uỷ" in data["citations"][0]["quote"]
+
+
+def test_number_question_prefers_the_sentence_with_the_number(pipeline) -> None:  # type: ignore[no-untyped-def]
+    data = answer_json(pipeline.ask("Ước thu ngân sách của quận Đống Đa năm 2020 là bao nhiêu?"))
+    check_invariants(pipeline, data)
+    assert "11.085,046 tỷ đồng" in data["answer"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Thời tiết Hà Nội hôm nay thế nào?",
+        "Tỷ giá ngoại tệ hôm nay là bao nhiêu?",
+        "Dân số Hà Nội là bao nhiêu người?",
+        "thoi tiet Ha Noi ngay mai co mua khong",
+    ],
+)
+def test_refuses_what_the_documents_do_not_hold(pipeline, question: str) -> None:  # type: ignore[no-untyped-def]
+    data = answer_json(pipeline.ask(question))
+    assert data["refused"] is True
+    assert data["answer"] == REFUSAL
+    assert data["citations"] == []
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t", "x" * 2001, None, 42])
+def test_bad_questions_are_rejected(pipeline, question: object) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(BadQuestion):
+        pipeline.ask(question)
+
+
+def test_answer_object_shape(pipeline) -> None:  # type: ignore[no-untyped-def]
+    data = answer_json(pipeline.ask("Ai phát biểu khai mạc Hội nghị lần thứ mười một?"))
+    assert set(data) == {"question", "answer", "refused", "citations", "passages", "model", "timings_ms"}
+    assert set(data["timings_ms"]) == {"retrieve", "answer", "total"}
+    assert len(data["passages"]) == 5
+    assert [p["rank"] for p in data["passages"]] == [1, 2, 3, 4, 5]
+    check_invariants(pipeline, data)
+    assert "Đinh Tiến Dũng" in data["answer"]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
+def test_every_retrieval_mode_answers(pipeline, mode: str) -> None:  # type: ignore[no-untyped-def]
+    data = answer_json(pipeline.ask("Nghị quyết số 15-NQ/TU về gì?", mode=mode))
+    check_invariants(pipeline, data)
+    assert data["passages"]

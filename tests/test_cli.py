@@ -1,0 +1,85 @@
+"""The `hoidap` command as a user runs it: exit codes and one-line messages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS, ROOT, run_cli
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert result.returncode == 2, result.stderr
+    message = result.stderr.strip()
+    assert message.startswith("hoidap: error:") and "\n" not in message, message
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word in message
+
+
+def test_help_is_instant_and_imports_nothing_heavy() -> None:
+    code = (
+        "import sys, contextlib, io\n"
+        "from rag.cli import main\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['--help'])\n"
+        "assert not {'torch', 'sentence_transformers', 'faiss', 'gradio'} & set(sys.modules)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=60)
+    assert run_cli("ask", "--help").returncode == 0
+
+
+def test_ask_json_prints_the_answer_object(index_dir: Path) -> None:
+    result = run_cli("ask", "--json", "--index", str(index_dir), "4 mục tiêu năm 2021 là gì?")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert not data["refused"] and len(data["citations"]) == 5
+
+
+def test_ask_readable_output_lists_sources(index_dir: Path) -> None:
+    result = run_cli("ask", "--index", str(index_dir), "Thời tiết Hà Nội hôm nay thế nào?")
+    assert result.returncode == 0
+    assert "không chứa thông tin" in result.stdout
+
+
+@pytest.mark.parametrize("question", ["", "   ", "câu hỏi " * 300])
+def test_bad_question_exits_2(index_dir: Path, question: str) -> None:
+    assert_one_line_error(run_cli("ask", "--index", str(index_dir), question), "question")
+
+
+def test_missing_index_exits_2(tmp_path: Path) -> None:
+    assert_one_line_error(run_cli("ask", "--index", str(tmp_path / "none"), "Ai?"), "hoidap index")
+
+
+def test_damaged_index_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "ix").mkdir()
+    (tmp_path / "ix" / "manifest.json").write_text("[]", "utf-8")
+    assert_one_line_error(run_cli("ask", "--index", str(tmp_path / "ix"), "Ai?"), "hoidap index")
+
+
+def test_missing_corpus_exits_2(tmp_path: Path) -> None:
+    result = run_cli("index", "--corpus", str(tmp_path / "none"), "--index", str(tmp_path / "ix"))
+    assert_one_line_error(result, "corpus")
+
+
+def test_unloadable_named_model_is_an_error_not_a_fallback(tmp_path: Path) -> None:
+    result = run_cli(
+        "index", "--corpus", str(CORPUS), "--index", str(tmp_path / "ix"), "--model", "no-such/model-xyz"
+    )
+    assert_one_line_error(result, "no-such/model-xyz")
+    assert not (tmp_path / "ix").exists()
+
+
+def test_query_with_another_model_says_reindex(index_dir: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other-model"
+    other.mkdir()
+    result = run_cli("ask", "--index", str(index_dir), "Ai?", env={"HOIDAP_EMBEDDING_MODEL": str(other)})
+    assert_one_line_error(result, "re-index")
+
+
+def test_bad_setting_exits_2(index_dir: Path) -> None:
+    result = run_cli("ask", "--index", str(index_dir), "Ai?", env={"HOIDAP_CHUNK_SIZE": "lots"})
+    assert_one_line_error(result, "HOIDAP_CHUNK_SIZE")
