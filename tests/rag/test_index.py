@@ -100,7 +100,7 @@ def test_killed_build_keeps_the_previous_index(corpus_copy: Path, tmp_path: Path
         "HOIDAP_EMBEDDING_MODEL": PACKAGED,
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "index"], env=env, cwd=ROOT,
+        [sys.executable, "-m", "ui.cli", "index"], env=env, cwd=ROOT,
         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
     )
     assert proc.stderr is not None

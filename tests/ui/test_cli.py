@@ -23,7 +23,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str)
 def test_help_is_instant_and_imports_nothing_heavy() -> None:
     code = (
         "import sys, contextlib, io\n"
-        "from rag.cli import main\n"
+        "from ui.cli import main\n"
         "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
         "    main(['--help'])\n"
         "assert not {'torch', 'sentence_transformers', 'faiss', 'gradio'} & set(sys.modules)\n"

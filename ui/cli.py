@@ -87,6 +87,59 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from eval.baseline import Baseline
+    from eval.qa import DEFAULT_QA, load_qa
+    from eval.runner import Run, format_failures, pipeline_ask, run_items, table
+    from rag.documents import read_text
+    from rag.errors import IndexMissing
+    from rag.index import build_index, read_manifest
+    from rag.pipeline import Pipeline
+    from rag.text import nfc
+
+    settings = _settings(args)
+    items = load_qa(args.qa or DEFAULT_QA, settings.corpus_dir)  # a bad file fails before any work
+    try:
+        read_manifest(settings.index_dir)
+    except IndexMissing:
+        print(f"no index at {settings.index_dir}: building it first", file=sys.stderr)
+        build_index(settings)
+    pipeline = Pipeline.open(settings)
+    # Citations are checked against the documents as stored on disk, not the index's copy.
+    texts = {}
+    for doc in pipeline.index.documents:
+        try:
+            texts[doc] = nfc(read_text(settings.corpus_dir / doc))
+        except (OSError, ValueError):
+            texts[doc] = pipeline.index.documents[doc].text
+
+    main_run = run_items(items, pipeline_ask(pipeline, settings.retrieval), texts, settings.retrieval)
+    model = pipeline.index.model + (" (offline fallback)" if pipeline.index.fallback_model else "")
+    print(f"hoidap eval: {len(items)} questions, model {model}, retrieval {settings.retrieval}\n")
+    print(table([("overall", main_run.summary), *main_run.by_kind.items()]))
+    print("\nFailed questions:")
+    print(format_failures(main_run.results))
+
+    compare: dict[str, Run] = {}
+    if args.compare:
+        for mode in RETRIEVAL_MODES:
+            compare[mode] = (
+                main_run if mode == settings.retrieval else run_items(items, pipeline_ask(pipeline, mode), texts, mode)
+            )
+        baseline = Baseline(pipeline.encoder, settings.corpus_dir)
+        compare["baseline"] = run_items(items, baseline.ask, texts, "baseline")
+        print("\nRetrieval modes side by side (same questions, same model):")
+        print(table([(name, run.summary) for name, run in compare.items()]))
+
+    if args.json:
+        out = {"summary": main_run.summary, "by_kind": main_run.by_kind, "results": main_run.results}
+        if compare:
+            out["compare"] = {name: run.summary for name, run in compare.items()}
+        args.json.write_text(json.dumps(out, ensure_ascii=False, indent=2), encoding="utf-8")
+        print(f"\nwrote {args.json}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hoidap",
@@ -108,6 +161,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retrieval", choices=RETRIEVAL_MODES, help="retrieval mode (default hybrid)")
     p.add_argument("--json", action="store_true", help="print the answer object as JSON")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", help="score hoidap on a Q&A set (see eval-format.md)")
+    p.add_argument("--qa", type=Path, help="Q&A JSON Lines file (default: the shipped set)")
+    p.add_argument("--index", type=Path, help="index folder (default data/index; built if missing)")
+    p.add_argument("--corpus", type=Path, help="corpus folder the Q&A set refers to (default data/corpus)")
+    p.add_argument("--json", type=Path, metavar="OUT", help="write summary, by_kind and results as JSON")
+    p.add_argument("--compare", action="store_true", help="also run dense, lexical and the plain baseline")
+    p.add_argument("--k", type=int, help="passages per answer (default 5)")
+    p.set_defaults(func=cmd_eval)
     return parser
 
 
