@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from rag.index import Index
-from rag.records import Citation, Document
+from rag.records import Citation, Document, Passage
 from rag.retrieval import Retrieved
 from rag.text import content_terms, has_diacritics, nfc, terms
 
@@ -27,7 +27,9 @@ REFUSAL = (
 SUPPORT_THRESHOLD = 0.5  # share of the question's weight a sentence must cover to be an answer
 MAX_SAY = 420  # longest stretch of a sentence said at once; longer ones are cut at a clause
 MAX_ITEMS = 12
+STRONG_SUPPORT = 0.8  # coverage that outweighs a question word the corpus never uses
 BIGRAM_WEIGHT = 0.7
+RANK_WEIGHT = 0.3  # weight of the fused retrieval score when reranking passages
 
 _NUMBER_WORDS = {
     "một": 1, "hai": 2, "ba": 3, "bốn": 4, "tư": 4, "năm": 5, "sáu": 6, "bảy": 7, "tám": 8,
@@ -52,6 +54,8 @@ _ITEM = re.compile(
     re.IGNORECASE,
 )
 _FIRST_ITEM = re.compile(r"^(?:thứ\s+nhất|một\s+là|1[.)]|a[)])", re.IGNORECASE)
+# A quantity: digits not glued to letters or dashes ("193/226", "85,39%", "10.000"; not "15-NQ/TU").
+_QUANTITY = re.compile(r"(?<![\w\-/])\d[\d.,/]*%?(?![\w\-])")
 _DATE = re.compile(r"\b\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?\b|\bngày\b|\btháng\b")
 _NAME = re.compile(r"(?:[A-ZÀ-ỸĐ][a-zà-ỹđ]+\s){2,}[A-ZÀ-ỸĐ][a-zà-ỹđ]+")
 _ABBREVIATIONS = frozenset({"tp", "ts", "ths", "pgs", "gs", "bs", "ks", "th", "st", "ông", "bà"})
@@ -66,6 +70,7 @@ class Question:
     count: int | None  # "4 mục tiêu" -> 4
     folded: bool  # typed without marks: match on unaccented keys
     weights: dict[str, float]  # content term -> weight
+    unseen: tuple[str, ...] = ()  # content words (not numbers) that no chunk contains
 
 
 @dataclass(frozen=True)
@@ -108,8 +113,14 @@ def _stripped(document: Document, start: int, end: int) -> Span:
     return Span(document.doc, start + lead, end - trail)
 
 
-def analyze(question: str, index: Index) -> Question:
-    """Kind, count and weighted content terms of a question."""
+def analyze(question: str, index: Index, folded: bool | None = None) -> Question:
+    """Kind, count and weighted content terms of a question.
+
+    Args:
+        question: the question (or its Vietnamese expansion, for an English one).
+        index: the loaded index (for term weights).
+        folded: match on unaccented keys; default: when the question has no marks.
+    """
     text = nfc(question).strip()
     lower = text.lower()
     kind = next((name for name, pattern in _KINDS if re.search(pattern, lower)), "fact")
@@ -120,12 +131,16 @@ def analyze(question: str, index: Index) -> Question:
         count = int(word) if word.isdigit() else _NUMBER_WORDS[word]
         if kind == "fact" and re.search(r"\b(là gì|la gi|what)\b", lower):
             kind = "list"
-    folded = not has_diacritics(text)
+    if folded is None:
+        folded = not has_diacritics(text)
     weights: dict[str, float] = {}
+    unseen: list[str] = []
     for term in content_terms(text, folded=folded):
         weight = index.lexical.idf(term, folded=folded)
         weights[term] = weight * (BIGRAM_WEIGHT if "_" in term else 1.0)
-    return Question(text=text, kind=kind, count=count, folded=folded, weights=weights)
+        if "_" not in term and not any(ch.isdigit() for ch in term) and not index.lexical.has(term, folded=folded):
+            unseen.append(term)
+    return Question(text=text, kind=kind, count=count, folded=folded, weights=weights, unseen=tuple(unseen))
 
 
 class Answerer:
@@ -160,7 +175,7 @@ class Answerer:
         """Coverage plus what the kind of question wants, plus a little for passage rank."""
         said = self.text(span)
         bonus = 0.0
-        if q.kind == "count" and re.search(r"\d", said):
+        if q.kind == "count" and _QUANTITY.search(said):
             bonus += 0.15
         if q.count is not None and re.search(rf"(?<![\d.,]){q.count}\s+[^\W\d_]", said):
             bonus += 0.15
@@ -180,15 +195,40 @@ class Answerer:
                     seen[span] = passage.rank
         return list(seen.items())
 
-    def answer(self, question: str, retrieved: Retrieved) -> tuple[str, bool, tuple[Citation, ...]]:
-        """Markdown answer, refused flag and citations for `question`."""
-        q = analyze(question, self.index)
+    def rerank(self, q: Question, retrieved: Retrieved) -> tuple[Passage, ...]:
+        """Passages ordered by their best sentence's score, then by their fused rank.
+
+        The fused score ranks whole chunks; the best sentence says whether a chunk
+        holds what was asked, which is what the reader wants first.
+        """
+        best: dict[int, float] = {}
+        for span, rank in self.candidates(retrieved):
+            value = self.score(q, span, rank)
+            for passage in retrieved.passages:
+                c = passage.chunk
+                if c.doc == span.doc and span.start < c.end and span.end > c.start:
+                    best[c.id] = max(best.get(c.id, 0.0), value)
+        ordered = sorted(
+            retrieved.passages,
+            key=lambda p: -(best.get(p.chunk.id, 0.0) + RANK_WEIGHT * p.score),
+        )
+        return tuple(
+            Passage(chunk=p.chunk, score=round(best.get(p.chunk.id, 0.0) + RANK_WEIGHT * p.score, 4), rank=i + 1)
+            for i, p in enumerate(ordered)
+        )
+
+    def answer(
+        self, question: str, retrieved: Retrieved, folded: bool | None = None
+    ) -> tuple[str, bool, tuple[Citation, ...], tuple[Passage, ...]]:
+        """Markdown answer, refused flag, citations, and the passages reranked for `question`."""
+        q = analyze(question, self.index, folded)
+        passages = self.rerank(q, retrieved)
         scored = sorted(
             ((self.score(q, span, rank), span) for span, rank in self.candidates(retrieved)),
             key=lambda pair: -pair[0],
         )
-        if not scored or self.coverage(q, scored[0][1]) < SUPPORT_THRESHOLD:
-            return REFUSAL, True, ()
+        if not scored or not self.supported(q, scored[0][1]):
+            return REFUSAL, True, (), passages
         best = scored[0][1]
 
         said: list[Span] = [best]
@@ -203,7 +243,16 @@ class Answerer:
                     said.append(span)
                     break
             said.sort(key=lambda s: (s.doc, s.start))
-        return self.render(q, said, items)
+        return (*self.render(q, said, items), passages)
+
+    def supported(self, q: Question, span: Span) -> bool:
+        """Whether a sentence answers the question well enough to be said."""
+        coverage = self.coverage(q, span)
+        if coverage < SUPPORT_THRESHOLD:
+            return False
+        # A content word no document ever uses ("lượt xem", "thời tiết") names something
+        # the corpus does not hold, unless the sentence covers nearly all the rest.
+        return not q.unseen or coverage >= STRONG_SUPPORT
 
     def _adds(self, q: Question, said: list[Span], span: Span) -> bool:
         have = set().union(*(terms(self.text(s), folded=q.folded) for s in said))
@@ -242,9 +291,7 @@ class Answerer:
             items = []
         return anchor, items
 
-    def render(
-        self, q: Question, said: list[Span], items: list[Span]
-    ) -> tuple[str, bool, tuple[Citation, ...]]:
+    def render(self, q: Question, said: list[Span], items: list[Span]) -> tuple[str, bool, tuple[Citation, ...]]:
         """Markdown with a [n] after every sentence, and the matching citations."""
         citations: list[Citation] = []
         parts: list[str] = []

@@ -74,6 +74,10 @@ class LexicalIndex:
         top = top[scores[top] > 0]
         return top.astype(np.int64), scores[top]
 
+    def has(self, term: str, *, folded: bool = False) -> bool:
+        """True when some chunk contains `term`."""
+        return term in (self.folded if folded else self.marked).vocab_dict
+
     def idf(self, term: str, *, folded: bool = False) -> float:
         """Inverse document frequency of a term; a term no chunk has gets the highest."""
         bm25 = self.folded if folded else self.marked

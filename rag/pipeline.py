@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from rag.answer import Answerer
 from rag.errors import BadQuestion, ModelError
+from rag.glossary import expand
 from rag.index import Index, load_index
 from rag.records import Answer
 from rag.retrieval import retrieve
@@ -101,16 +102,19 @@ class Pipeline:
             raise BadQuestion(f"unknown retrieval mode {mode!r}; use one of {', '.join(RETRIEVAL_MODES)}")
         t0 = time.perf_counter()
         vector = self.encoder.encode_queries([text])[0] if mode != "lexical" else None
-        retrieved = retrieve(self.index, text, vector, max(k, ANSWER_DEPTH), mode)
+        # An English question is searched and judged by the Vietnamese terms it names.
+        search = expand(text)
+        retrieved = retrieve(self.index, search, vector, max(k, ANSWER_DEPTH), mode)
         t1 = time.perf_counter()
-        said, refused, citations = self.answerer.answer(text, retrieved)
+        folded = True if search is not text else None
+        said, refused, citations, passages = self.answerer.answer(search, retrieved, folded)
         t2 = time.perf_counter()
         return Answer(
             question=text,
             text=said,
             refused=refused,
             citations=citations,
-            passages=retrieved.passages[:k],
+            passages=passages[:k],
             model=self.index.model,
             timings_ms={
                 "retrieve": round((t1 - t0) * 1000, 2),

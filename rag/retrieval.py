@@ -12,7 +12,7 @@ from rag.records import Passage
 RRF_K = 60  # the usual reciprocal-rank-fusion constant: flattens the head of each list
 # An English-only model ranks Vietnamese text poorly: its vote counts for less.
 DENSE_WEIGHT = 1.0
-DENSE_WEIGHT_FALLBACK = 0.5
+DENSE_WEIGHT_FALLBACK = 0.25
 CANDIDATES = 50  # how deep each list is read before fusing
 
 
