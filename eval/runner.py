@@ -144,13 +144,14 @@ _COLUMNS = (
 def table(rows: Sequence[tuple[str, dict[str, float]]]) -> str:
     """A fixed-width table, one row per (label, summary)."""
     width = max(12, *(len(label) for label, _ in rows))
-    head = "".ljust(width) + "".join(name.rjust(10) for _, name in _COLUMNS)
+    head = "".ljust(width) + "".join(name.rjust(11) for _, name in _COLUMNS)
     lines = [head, "-" * len(head)]
     for label, summary in rows:
         cells = []
         for key, _ in _COLUMNS:
             value = summary.get(key, 0)
-            cells.append((f"{value:.0f}" if key == "n" else f"{value:.3f}" if value < 100 else f"{value:.0f}").rjust(10))
+            text = f"{value:.0f}" if key == "n" or value >= 100 else f"{value:.3f}"
+            cells.append(text.rjust(11))
         lines.append(label.ljust(width) + "".join(cells))
     return "\n".join(lines)
 

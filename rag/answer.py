@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from rag.index import Index
 from rag.records import Citation, Document, Passage
 from rag.retrieval import Retrieved
-from rag.text import content_terms, has_diacritics, nfc, terms
+from rag.text import canonical, content_terms, fold, has_diacritics, nfc, terms
 
 REFUSAL = (
     "Các tài liệu hiện có không chứa thông tin để trả lời câu hỏi này. "
     "Bạn có thể hỏi lại với từ ngữ khác hoặc bổ sung tài liệu liên quan."
 )
-SUPPORT_THRESHOLD = 0.5  # share of the question's weight a sentence must cover to be an answer
+SUPPORT_THRESHOLD = 0.45  # share of the question's weight a sentence must cover to be an answer
 MAX_SAY = 420  # longest stretch of a sentence said at once; longer ones are cut at a clause
 MAX_ITEMS = 12
 STRONG_SUPPORT = 0.8  # coverage that outweighs a question word the corpus never uses
@@ -71,6 +71,7 @@ class Question:
     folded: bool  # typed without marks: match on unaccented keys
     weights: dict[str, float]  # content term -> weight
     unseen: tuple[str, ...] = ()  # content words (not numbers) that no chunk contains
+    counted: str | None = None  # "bao nhiêu đảng viên" -> key of "đảng"; "%" for percentages
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,16 @@ def analyze(question: str, index: Index, folded: bool | None = None) -> Question
         weights[term] = weight * (BIGRAM_WEIGHT if "_" in term else 1.0)
         if "_" not in term and not any(ch.isdigit() for ch in term) and not index.lexical.has(term, folded=folded):
             unseen.append(term)
-    return Question(text=text, kind=kind, count=count, folded=folded, weights=weights, unseen=tuple(unseen))
+    counted = None
+    m = re.search(r"\b(?:bao nhiêu|bao nhieu|mấy|how many|how much)\s+([^\W\d_]+)(?:\s+([^\W\d_]+))?", lower)
+    if m:
+        if m.group(1) in ("phần", "phan", "percent") or (m.group(2) or "") in ("trăm", "tram"):
+            counted = "%"
+        else:
+            counted = canonical(fold(m.group(1)) if folded else m.group(1))
+    return Question(
+        text=text, kind=kind, count=count, folded=folded, weights=weights, unseen=tuple(unseen), counted=counted
+    )
 
 
 class Answerer:
@@ -179,6 +189,11 @@ class Answerer:
             bonus += 0.15
         if q.count is not None and re.search(rf"(?<![\d.,]){q.count}\s+[^\W\d_]", said):
             bonus += 0.15
+        if q.counted and q.counted != "%":
+            # "bao nhiêu nhiệm vụ" prefers a sentence that counts nhiệm vụ ("10 nhiệm vụ").
+            seen = fold(said) if q.folded else canonical(said)
+            if re.search(r"\d[\d.,/]*\s+" + re.escape(q.counted), seen):
+                bonus += 0.15
         if q.kind == "when" and _DATE.search(said):
             bonus += 0.15
         if q.kind == "who" and _NAME.search(said):
@@ -227,9 +242,9 @@ class Answerer:
             ((self.score(q, span, rank), span) for span, rank in self.candidates(retrieved)),
             key=lambda pair: -pair[0],
         )
-        if not scored or not self.supported(q, scored[0][1]):
+        best = next((span for _, span in scored if self.supported(q, span)), None)
+        if best is None:
             return REFUSAL, True, (), passages
-        best = scored[0][1]
 
         said: list[Span] = [best]
         items: list[Span] = []
@@ -252,7 +267,10 @@ class Answerer:
             return False
         # A content word no document ever uses ("lượt xem", "thời tiết") names something
         # the corpus does not hold, unless the sentence covers nearly all the rest.
-        return not q.unseen or coverage >= STRONG_SUPPORT
+        if q.unseen and coverage < STRONG_SUPPORT:
+            return False
+        # "Bao nhiêu đảng viên?" is answered by a sentence that counts đảng viên.
+        return q.counted != "%" or "%" in self.text(span)
 
     def _adds(self, q: Question, said: list[Span], span: Span) -> bool:
         have = set().union(*(terms(self.text(s), folded=q.folded) for s in said))

@@ -29,7 +29,8 @@ _QUESTION_WORDS_RAW = (
     "gì nào ai đâu sao mấy bao nhiêu khi bao giờ hỏi cho biết hãy không vậy thế "
     "là những các của và có được trong với thì mà này đó ra như thế nào tại vì "
     "what which who whom when where why how many much is are was were the a an "
-    "of in on for to did does do by about and from list name tell me please"
+    "of in on for to did does do by about and from list name tell me please "
+    "so với riêng nhất đã đang sẽ cũng còn rồi lại nữa hiện nay"
 )
 
 
