@@ -25,6 +25,7 @@ index: install
 
 run: index
 	$(VENV)/bin/hoidap ask "$(QUESTION)"
+	$(VENV)/bin/hoidap serve
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -87,6 +87,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ui.server import serve
+
+    serve(_settings(args), host=args.host, port=args.port)
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from eval.baseline import Baseline
     from eval.qa import DEFAULT_QA, load_qa
@@ -161,6 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retrieval", choices=RETRIEVAL_MODES, help="retrieval mode (default hybrid)")
     p.add_argument("--json", action="store_true", help="print the answer object as JSON")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("serve", help="start the chat page, the HTTP API and the widget")
+    p.add_argument("--index", type=Path, help="index folder (default data/index)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("eval", help="score hoidap on a Q&A set (see eval-format.md)")
     p.add_argument("--qa", type=Path, help="Q&A JSON Lines file (default: the shipped set)")

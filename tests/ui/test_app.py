@@ -1,0 +1,186 @@
+"""The chat page's logic, driven without a server: build_app, the streaming handler, escaping, follow-ups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pytest
+from conftest import CORPUS
+
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+from ui.app import (
+    EXAMPLES,
+    SEARCHING,
+    Chat,
+    answer_markdown,
+    build_app,
+    context_around,
+    copy_text,
+    escape_markdown,
+    fallback_notice,
+    is_follow_up,
+    retrieval_question,
+    sources_html,
+)
+
+QUESTION = "Báo cáo của Thành ủy xác định 4 mục tiêu năm 2021 là gì?"
+
+
+def test_build_app_gives_blocks_with_vietnamese_controls(pipeline: Pipeline, index_dir: Path) -> None:
+    blocks = build_app(pipeline, Settings(corpus_dir=CORPUS, index_dir=index_dir))
+    assert isinstance(blocks, gr.Blocks)
+    config = str(blocks.get_config_file())
+    for text in ("Hỏi đáp tài liệu", "Đặt câu hỏi…", "Gửi", "Xoá hội thoại", "Câu hỏi mẫu", "Sao chép", *EXAMPLES):
+        assert text in config
+
+
+def test_build_app_without_an_index_says_how_to_build_one() -> None:
+    blocks = build_app(None, Settings())
+    assert "hoidap index" in str(blocks.get_config_file())
+    turns = list(Chat(None).respond(QUESTION, [], ""))
+    assert "hoidap index" in turns[-1][1][-1]["content"]
+
+
+def test_respond_streams_searching_then_the_answer_and_its_sources(pipeline: Pipeline) -> None:
+    turns = list(Chat(pipeline).respond(QUESTION, [], ""))
+    box, history, topic, sources, copied = turns[0]
+    assert box == ""
+    assert history[0] == {"role": "user", "content": escape_markdown(QUESTION)}
+    assert SEARCHING in history[1]["content"]
+    assert SEARCHING in sources
+    assert len(turns) > 3  # the answer builds up line by line
+    lengths = [len(t[1][-1]["content"]) for t in turns[1:]]
+    assert lengths == sorted(lengths)
+
+    box, history, topic, sources, copied = turns[-1]
+    answer = history[-1]["content"]
+    for marker in ("Thứ nhất", "Thứ hai", "Thứ ba", "Thứ tư", "**Nguồn:**", "\\[1\\]"):
+        assert marker in answer
+    assert topic == QUESTION
+    assert sources.count('class="hd-source"') == 5
+    assert "<mark>Thứ nhất là:" in sources
+    assert "Mở toàn văn" in sources and "document?doc=000_cf24b04885448ff3.txt" in sources
+    assert copied.startswith("Báo cáo của Thành ủy") and "Nguồn:" in copied and "“Thứ tư là:" in copied
+
+
+def test_respond_ignores_an_empty_question(pipeline: Pipeline) -> None:
+    turns = list(Chat(pipeline).respond("   ", [], ""))
+    assert len(turns) == 1
+    assert turns[0][1] == []
+
+
+def test_respond_says_when_a_question_is_too_long(pipeline: Pipeline) -> None:
+    turns = list(Chat(pipeline).respond("dài " * 600, [], ""))
+    assert "rút gọn" in turns[-1][1][-1]["content"]
+
+
+def test_follow_up_questions_carry_the_previous_topic(pipeline: Pipeline) -> None:
+    chat = Chat(pipeline)
+    first = list(chat.respond(QUESTION, [], ""))[-1]
+    follow = list(chat.respond("Còn mục tiêu thứ ba là gì?", first[1], first[2]))[-1]
+    history = follow[1]
+    assert history[2] == {"role": "user", "content": "Còn mục tiêu thứ ba là gì?"}  # shown as typed
+    assert follow[2] == QUESTION  # the topic stays the self-contained question
+    assert "Thứ ba" in history[-1]["content"]
+
+
+@pytest.mark.parametrize(
+    ("question", "follow"),
+    [
+        ("Còn mục tiêu thứ ba là gì?", True),
+        ("Vậy ai ký báo cáo?", True),
+        ("Ai chủ trì?", True),
+        ("Nghị quyết đó ban hành khi nào?", True),
+        (QUESTION, False),
+        ("Nghị quyết số 15-NQ/TU của Thành ủy Hà Nội về gì?", False),
+    ],
+)
+def test_is_follow_up(question: str, follow: bool) -> None:
+    assert is_follow_up(question) is follow
+
+
+def test_retrieval_question_prefixes_the_topic_only_for_follow_ups() -> None:
+    assert retrieval_question(QUESTION, "") == (QUESTION, QUESTION)
+    assert retrieval_question("Ai chủ trì?", "") == ("Ai chủ trì?", "Ai chủ trì?")
+    assert retrieval_question("Ai chủ trì?", QUESTION) == (f"{QUESTION} Ai chủ trì?", QUESTION)
+    other = "Nghị quyết số 15-NQ/TU của Thành ủy Hà Nội về gì?"
+    assert retrieval_question(other, QUESTION) == (other, other)
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "[bấm](javascript:alert(1))",
+        "![ảnh](http://example.com/x.png)",
+        "**đậm** _nghiêng_ `mã`",
+        "# tiêu đề",
+        "> trích",
+        "1. mục",
+        "&lt;b&gt;",
+    ],
+)
+def test_escape_markdown_leaves_no_markup(markup: str) -> None:
+    escaped = escape_markdown(markup)
+    assert "<" not in escaped and ">" not in escaped
+    assert "](" not in escaped and "**" not in escaped
+    for line in escaped.split("\n"):
+        assert not line.startswith(("#", ">", "1.", "-", "!"))
+
+
+def test_answer_markdown_keeps_bullets_and_escapes_their_text() -> None:
+    md = answer_markdown("Mở đầu <b>x</b> [1]\n\n- Thứ nhất là: <script>alert(1)</script> [2]\n- Thứ hai [3]")
+    lines = md.split("\n")
+    assert lines[0] == "Mở đầu &lt;b&gt;x&lt;/b&gt; \\[1\\]"
+    assert lines[2] == "- Thứ nhất là: &lt;script&gt;alert\\(1\\)&lt;/script&gt; \\[2\\]"
+    assert lines[3].startswith("- Thứ hai")
+
+
+def test_sources_html_escapes_document_text(pipeline: Pipeline) -> None:
+    from rag.records import Answer, Citation, Document
+
+    text = "Đoạn trước. Câu có <script>alert(1)</script> và <img src=x onerror=alert(1)>. Đoạn sau."
+    start = text.index("Câu")
+    end = text.index(" Đoạn sau")
+    doc = Document("x.txt", text, "<i>Tiêu đề</i>", "2021-01-15", None, ((0, len(text)),), "0")
+    answer = Answer(
+        question="q",
+        text=text[start:end] + " [1]",
+        refused=False,
+        citations=(Citation(1, "x.txt", doc.title, doc.date, start, end, text[start:end]),),
+        passages=(),
+        model="m",
+    )
+    out = sources_html(answer, {"x.txt": doc})
+    assert "<script" not in out and "<img" not in out and "<i>" not in out
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out
+    assert "15/01/2021 · x.txt" in out
+    assert "<mark>Câu có &lt;script&gt;" in out
+    assert "Đoạn trước. " in out and "Đoạn sau." in out
+    assert "<script>" in copy_text(answer)  # the clipboard gets plain text, not HTML
+
+
+def test_context_around_stays_in_the_paragraph() -> None:
+    text = "Tiêu đề\n\nCâu một. Câu hai được trích. Câu ba.\n\nĐoạn khác."
+    start = text.index("Câu hai")
+    end = text.index(" Câu ba")
+    before, after = context_around(text, start, end)
+    assert before == "Câu một. "
+    assert after == " Câu ba."
+    before, after = context_around(text, start, end, width=5)
+    assert before.startswith("…") and after.endswith("…")
+
+
+def test_fallback_notice_tells_how_to_set_a_multilingual_model(pipeline: Any) -> None:
+    notice = fallback_notice(pipeline)
+    if pipeline.index.fallback_model:
+        assert notice is not None
+        assert "HOIDAP_EMBEDDING_MODEL" in notice and "hoidap index" in notice
+        assert "HOIDAP_EMBEDDING_MODEL" in str(build_app(pipeline, Settings()).get_config_file())
+    else:
+        assert notice is None
+    assert fallback_notice(None) is None

@@ -1,0 +1,347 @@
+"""The chat page, the widget and the embed script in a real browser (Debian's Chromium via Playwright).
+
+Servers run on free ports of 127.0.0.1 and stop at the end of each test. Screenshots
+are saved under each test's tmp_path.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CORPUS, PACKAGED, ROOT
+
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+
+QUESTION = "Báo cáo của Thành ủy xác định 4 mục tiêu năm 2021 là gì?"
+GOALS = ("Thứ nhất", "Thứ hai", "Thứ ba", "Thứ tư")
+TIMEOUT_MS = 60_000
+SCRIPT_TEXT = "<script>alert(1)</script>"
+IMG_TEXT = "<img src=x onerror=alert(1)>"
+INJECTION_DOC = """Hội nghị an toàn thông tin của Sở Thông tin và Truyền thông năm 2022 (08:00 10/05/2022)
+
+HNP - Ngày 10/5, Sở Thông tin và Truyền thông tổ chức hội nghị về an toàn thông tin trong các cơ quan hành chính \
+của thành phố, với sự tham dự của đại diện các sở, ngành và quận, huyện trên địa bàn.
+
+Tại hội nghị, chuyên gia trình bày các mẫu mã độc nhúng trong tài liệu như <script>alert(1)</script> và thẻ ảnh \
+giả mạo <img src=x onerror=alert(1)> để cảnh báo cán bộ về nguy cơ bị tấn công khi mở tài liệu từ nguồn không rõ ràng.
+
+Hội nghị thống nhất yêu cầu các cơ quan rà soát hệ thống thông tin, cập nhật phần mềm thường xuyên và tổ chức tập \
+huấn an toàn thông tin cho toàn bộ cán bộ, công chức trong năm 2022.
+"""
+INJECTION_QUESTION = "Chuyên gia trình bày các mẫu mã độc nhúng trong tài liệu nào tại hội nghị an toàn thông tin?"
+
+
+def watch(page: Any, server_url: str) -> dict[str, list[str]]:
+    """Record dialogs, requests that leave the test servers, and console messages of a page."""
+    seen: dict[str, list[str]] = {"dialogs": [], "outside": [], "console": [], "requests": []}
+
+    def on_dialog(dialog: Any) -> None:
+        seen["dialogs"].append(dialog.message)
+        dialog.dismiss()
+
+    def on_request(request: Any) -> None:
+        seen["requests"].append(request.url)
+        if not request.url.startswith(("http://127.0.0.1:", "data:", "blob:", "about:")):
+            seen["outside"].append(request.url)
+
+    page.on("dialog", on_dialog)
+    page.on("request", on_request)
+    page.on("console", lambda message: seen["console"].append(message.text))
+    return seen
+
+
+BOT = "#hd-chat [data-testid='bot']"
+
+
+def wait_for_answer(page: Any, answers_before: int) -> None:
+    """Wait until the chat holds one more answer than before and the search is over."""
+    page.wait_for_function(
+        """([selector, n]) => {
+            const bots = document.querySelectorAll(selector);
+            return bots.length === n + 1 && !document.querySelector('#hd-sources .hd-searching')
+                && !bots[n].innerText.includes('Đang tìm');
+        }""",
+        arg=[BOT, answers_before],
+        timeout=TIMEOUT_MS,
+    )
+
+
+def ask_in_chat(page: Any, question: str) -> None:
+    before = page.locator(BOT).count()
+    page.locator("#hd-question textarea").fill(question)
+    page.locator("#hd-send").click()
+    wait_for_answer(page, before)
+
+
+def test_chat_page_answers_the_four_goals_with_sources(
+    browser: Any, live_server: Callable[..., Any], pipeline: Pipeline, index_dir: Path, tmp_path: Path
+) -> None:
+    server = live_server(pipeline, Settings(corpus_dir=CORPUS, index_dir=index_dir))
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    page = context.new_page()
+    seen = watch(page, server.url)
+    page.goto(server.url + "/")
+    page.locator("#hd-question textarea").wait_for(timeout=TIMEOUT_MS)
+    assert page.title() == "Hỏi đáp tài liệu"
+    for label in ("Gửi", "Xoá hội thoại", "Sao chép", "Câu hỏi mẫu"):
+        assert page.get_by_text(label, exact=True).first.is_visible()
+    if pipeline.index.fallback_model:
+        assert "HOIDAP_EMBEDDING_MODEL" in page.locator("#hd-fallback").inner_text()
+
+    ask_in_chat(page, QUESTION)
+    bot = page.locator(BOT).last
+    answer = bot.inner_text()
+    for goal in GOALS:
+        assert goal in answer
+    assert bot.locator("li").count() >= 4
+    assert "Nguồn:" in answer and "[1]" in answer
+    assert page.locator("#hd-chat [data-testid='user']").last.inner_text().strip() == QUESTION
+    sources = page.locator("#hd-sources .hd-source")
+    assert sources.count() == 5
+    assert sources.nth(1).locator("mark").inner_text().startswith("Thứ nhất là:")
+    assert "13/12/2020" in sources.first.inner_text()
+    page.screenshot(path=str(tmp_path / "chat.png"), full_page=True)
+
+    # Open the whole document at the second source: the quote is marked and scrolled into view.
+    with page.expect_popup() as popup:
+        sources.nth(1).locator("a.hd-open").click()
+    document = popup.value
+    document.wait_for_load_state()
+    mark = document.locator("mark#trich-dan")
+    assert mark.inner_text().startswith("Thứ nhất là:")
+    document.wait_for_function(
+        "() => { const r = document.querySelector('#trich-dan').getBoundingClientRect();"
+        " return r.top >= 0 && r.top < window.innerHeight; }",
+        timeout=TIMEOUT_MS,
+    )
+    document.screenshot(path=str(tmp_path / "document.png"))
+    document.close()
+
+    page.locator("#hd-copy").click()
+    page.wait_for_function("() => navigator.clipboard.readText().then(t => t.includes('Thứ tư'))", timeout=TIMEOUT_MS)
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert copied.startswith("Báo cáo của Thành ủy") and "Nguồn:" in copied and "“Thứ nhất là:" in copied
+
+    page.locator("#hd-clear").click()
+    page.wait_for_function("() => !document.querySelector('#hd-chat [data-testid=\"bot\"]')", timeout=TIMEOUT_MS)
+    assert page.locator("#hd-sources .hd-source").count() == 0
+
+    page.locator(".hd-example").first.click()  # an example question asks at once
+    wait_for_answer(page, 0)
+    assert page.locator("#hd-chat [data-testid='user']").last.inner_text().strip() == QUESTION
+
+    assert seen["dialogs"] == []
+    assert seen["outside"] == [], "the page must load nothing from outside the machine"
+    context.close()
+
+
+def intranet_copy(folder: Path, server_url: str, extra: str = "") -> Path:
+    """examples/intranet.html with its script pointing at the test server."""
+    folder.mkdir(parents=True, exist_ok=True)
+    text = (ROOT / "examples" / "intranet.html").read_text(encoding="utf-8")
+    assert "http://127.0.0.1:7860/widget.js" in text
+    text = text.replace("http://127.0.0.1:7860/widget.js", f"{server_url}/widget.js")
+    if extra:
+        text = text.replace('data-position="right"', f'data-position="right" {extra}')
+    (folder / "intranet.html").write_text(text, encoding="utf-8")
+    return folder / "intranet.html"
+
+
+def test_widget_on_an_allowed_intranet_page(
+    browser: Any,
+    live_server: Callable[..., Any],
+    static_server: Callable[[Path], Any],
+    pipeline: Pipeline,
+    index_dir: Path,
+    tmp_path: Path,
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    intranet = static_server(site)  # started first: its origin goes into the allowed list
+    server = live_server(pipeline, Settings(corpus_dir=CORPUS, index_dir=index_dir, allowed_origins=(intranet.url,)))
+    intranet_copy(site, server.url)
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    seen = watch(page, server.url)
+    page.goto(f"{intranet.url}/intranet.html")
+    bubble = page.locator("#hoidap-bubble")
+    bubble.wait_for(timeout=TIMEOUT_MS)
+    assert bubble.get_attribute("aria-expanded") == "false"
+    assert not page.locator("#hoidap-panel").is_visible()
+    bubble.click()
+    panel = page.locator("#hoidap-panel")
+    assert panel.is_visible()
+    box = panel.bounding_box()
+    assert box is not None and round(box["width"]) == 380 and round(box["height"]) == 600
+
+    widget = page.frame_locator("#hoidap-panel iframe")
+    widget.locator("html[data-ready]").wait_for(state="attached", timeout=TIMEOUT_MS)
+    widget.locator("#hd-question").fill(QUESTION)
+    widget.locator("#hd-question").press("Enter")
+    source = widget.locator(".msg.bot .source").first
+    source.wait_for(timeout=TIMEOUT_MS)
+    answer = widget.locator(".msg.bot .answer").last.inner_text()
+    for goal in GOALS:
+        assert goal in answer
+    assert widget.locator(".msg.bot .answer li").count() >= 4
+    assert "Xác định rõ 4 mục tiêu" in source.inner_text()
+    assert widget.locator(".msg.user").last.inner_text() == QUESTION
+    assert widget.locator("#hd-title").inner_text() == "Hỏi đáp tài liệu"
+    page.screenshot(path=str(tmp_path / "intranet-widget.png"))
+
+    with page.expect_popup() as popup:
+        source.locator("a.open").click()
+    popup.value.wait_for_load_state()
+    assert popup.value.locator("mark#trich-dan").inner_text()
+    popup.value.close()
+
+    widget.locator("#hd-close").click()  # the close button inside the iframe hides the panel
+    page.wait_for_function("() => document.querySelector('#hoidap-bubble').getAttribute('aria-expanded') === 'false'")
+    assert not panel.is_visible()
+
+    assert seen["dialogs"] == []
+    assert seen["outside"] == []
+    page.close()
+
+
+def test_widget_options_and_phone_width(
+    browser: Any,
+    live_server: Callable[..., Any],
+    static_server: Callable[[Path], Any],
+    pipeline: Pipeline,
+    index_dir: Path,
+    tmp_path: Path,
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    intranet = static_server(site)
+    server = live_server(pipeline, Settings(corpus_dir=CORPUS, index_dir=index_dir, allowed_origins=(intranet.url,)))
+    page_file = intranet_copy(site, server.url)
+    text = page_file.read_text(encoding="utf-8").replace(
+        'data-title="Hỏi đáp tài liệu" data-position="right"',
+        'data-title="Trợ lý văn bản" data-position="left" data-open="true"',
+    )
+    page_file.write_text(text, encoding="utf-8")
+
+    page = browser.new_page(viewport={"width": 375, "height": 700})
+    page.goto(f"{intranet.url}/intranet.html")
+    panel = page.locator("#hoidap-panel")
+    panel.wait_for(state="visible", timeout=TIMEOUT_MS)  # data-open="true"
+    box = panel.bounding_box()
+    assert box is not None and round(box["width"]) == 375 and round(box["height"]) == 700  # full screen on a phone
+    widget = page.frame_locator("#hoidap-panel iframe")
+    widget.locator("html[data-ready]").wait_for(state="attached", timeout=TIMEOUT_MS)
+    assert widget.locator("#hd-title").inner_text() == "Trợ lý văn bản"
+    page.screenshot(path=str(tmp_path / "phone.png"))
+    page.keyboard.press("Escape")
+    bubble = page.locator("#hoidap-bubble")
+    bubble.wait_for(state="visible", timeout=TIMEOUT_MS)
+    bubble_box = bubble.bounding_box()
+    assert bubble_box is not None and bubble_box["x"] < 100  # data-position="left"
+    page.close()
+
+
+def test_a_site_not_allowed_cannot_frame_the_widget(
+    browser: Any,
+    live_server: Callable[..., Any],
+    static_server: Callable[[Path], Any],
+    pipeline: Pipeline,
+    index_dir: Path,
+    tmp_path: Path,
+) -> None:
+    allowed_site, other_site = tmp_path / "allowed", tmp_path / "other"
+    allowed_site.mkdir()
+    other_site.mkdir()
+    allowed = static_server(allowed_site)
+    other = static_server(other_site)
+    server = live_server(pipeline, Settings(corpus_dir=CORPUS, index_dir=index_dir, allowed_origins=(allowed.url,)))
+    intranet_copy(other_site, server.url)
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    seen = watch(page, server.url)
+    page.goto(f"{other.url}/intranet.html")
+    page.locator("#hoidap-bubble").click()
+    page.wait_for_function(
+        "() => performance.getEntriesByType('resource').some(e => e.name.includes('/widget?'))", timeout=TIMEOUT_MS
+    )
+    page.wait_for_timeout(500)
+    widget_frames = [f for f in page.frames if f.url.startswith(server.url)]
+    assert widget_frames == [], "the widget must not load inside a page from an origin not allowed"
+    assert any("frame-ancestors" in text for text in seen["console"]), seen["console"]
+    assert page.frame_locator("#hoidap-panel iframe").locator("#hd-form").count() == 0
+    page.screenshot(path=str(tmp_path / "refused.png"))
+    page.close()
+
+
+@pytest.fixture(scope="session")
+def injection_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index of a small corpus whose article text holds <script> and <img onerror> markup."""
+    from rag.index import build_index
+
+    root = tmp_path_factory.mktemp("injection")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    (corpus / "900_injection.txt").write_text(INJECTION_DOC, encoding="utf-8")
+    shutil.copy(CORPUS / "000_cf24b04885448ff3.txt", corpus)
+    index = root / "index"
+    build_index(Settings(corpus_dir=corpus, index_dir=index, embedding_model=PACKAGED), log=lambda _m: None)
+    return index
+
+
+@pytest.fixture
+def injection_pipeline(injection_index: Path) -> Pipeline:
+    return Pipeline.open(Settings(index_dir=injection_index))
+
+
+def test_markup_in_documents_shows_as_text(
+    browser: Any, live_server: Callable[..., Any], injection_pipeline: Pipeline, tmp_path: Path
+) -> None:
+    server = live_server(injection_pipeline, Settings(index_dir=injection_pipeline.index.folder))
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    seen = watch(page, server.url)
+
+    page.goto(server.url + "/")
+    page.locator("#hd-question textarea").wait_for(timeout=TIMEOUT_MS)
+    ask_in_chat(page, INJECTION_QUESTION + " " + SCRIPT_TEXT)
+    chat_text = page.locator(BOT).last.inner_text()
+    sources_text = page.locator("#hd-sources").inner_text()
+    for text in (chat_text, sources_text):
+        assert SCRIPT_TEXT in text
+        assert IMG_TEXT in text
+    assert page.locator("#hd-chat script, #hd-sources script, #hd-chat img[src='x'], #hd-sources img").count() == 0
+    page.screenshot(path=str(tmp_path / "injection-chat.png"), full_page=True)
+
+    page.goto(server.url + "/widget")
+    page.locator("html[data-ready]").wait_for(state="attached", timeout=TIMEOUT_MS)
+    page.locator("#hd-question").fill(INJECTION_QUESTION)
+    page.locator("#hd-send").click()
+    page.locator(".msg.bot .source").first.wait_for(timeout=TIMEOUT_MS)
+    widget_text = page.locator("#hd-log").inner_text()
+    assert SCRIPT_TEXT in widget_text and IMG_TEXT in widget_text
+    assert page.locator("#hd-log script, #hd-log img").count() == 0
+    page.screenshot(path=str(tmp_path / "injection-widget.png"))
+
+    with page.expect_popup() as popup:
+        page.locator(".msg.bot .source a.open").first.click()
+    popup.value.wait_for_load_state()
+    assert SCRIPT_TEXT in popup.value.locator("mark#trich-dan").inner_text()
+    popup.value.close()
+
+    page.wait_for_timeout(300)  # give any injected handler the chance to fire
+    assert seen["dialogs"] == []
+    assert not [u for u in seen["requests"] if u.rstrip("/").endswith("/x")], "an <img src=x> was rendered"
+    assert seen["outside"] == []
+    page.close()
+
+
+def test_examples_page_is_self_contained() -> None:
+    text = (ROOT / "examples" / "intranet.html").read_text(encoding="utf-8")
+    assert text.count("<script") == 1 and "/widget.js" in text and "defer" in text
+    # Only the widget script points at another host; no fonts, images or scripts from the internet.
+    assert "https://" not in text

@@ -1,0 +1,364 @@
+"""The chat page: a Gradio Blocks app from `build_app(pipeline, settings)`, driven by tests without a server.
+
+Document text and questions are data: every piece of them is HTML-escaped (and,
+inside Markdown, backslash-escaped) before it reaches a component, so a
+document holding `<script>` shows those characters and runs nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+import gradio as gr
+
+from rag.errors import HoidapError
+from rag.settings import MAX_QUESTION_CHARS, Settings
+
+if TYPE_CHECKING:
+    from rag.pipeline import Pipeline
+    from rag.records import Answer, Citation, Document
+
+TITLE = "Hỏi đáp tài liệu"
+EXAMPLES = (
+    "Báo cáo của Thành ủy xác định 4 mục tiêu năm 2021 là gì?",
+    "Nghị quyết số 15-NQ/TU của Thành ủy Hà Nội về gì?",
+    "Ước thu ngân sách trên địa bàn quận Đống Đa năm 2020 là bao nhiêu?",
+    "Thành ủy Hà Nội ban hành Báo cáo số 17-BC/TU vào ngày nào?",
+)
+SEARCHING = "Đang tìm…"
+NO_INDEX = "Chưa có chỉ mục tài liệu. Chạy `hoidap index` rồi khởi động lại `hoidap serve`."
+FALLBACK_NOTICE = (
+    "⚠️ **Chỉ mục được xây dựng bằng mô hình dự phòng tiếng Anh** ({model}), nên tìm kiếm tiếng Việt "
+    "kém chính xác hơn. Để dùng mô hình đa ngôn ngữ: đặt biến môi trường "
+    "`HOIDAP_EMBEDDING_MODEL=intfloat/multilingual-e5-small` (tên mô hình hoặc thư mục chứa mô hình), "
+    "chạy lại `hoidap index`, rồi khởi động lại `hoidap serve`."
+)
+CONTEXT_CHARS = 280  # surrounding text shown on each side of a quote
+STREAM_DELAY_S = 0.02  # pause between streamed lines, so the answer visibly builds up
+
+# System fonts only: the default theme's web fonts would be one more thing to serve, and a
+# Google Fonts link would not load on an intranet without internet.
+THEME = gr.themes.Default(
+    font=["Segoe UI", "Roboto", "Noto Sans", "Helvetica Neue", "Arial", "sans-serif"],
+    font_mono=["Consolas", "DejaVu Sans Mono", "Liberation Mono", "monospace"],
+)
+CSS = """
+#hd-sources .hd-source { border: 1px solid var(--border-color-primary); border-radius: 8px;
+  padding: 10px 12px; margin: 0 0 10px 0; background: var(--background-fill-primary); }
+#hd-sources .hd-source-head { font-weight: 600; }
+#hd-sources .hd-n { color: var(--color-accent); margin-right: 4px; }
+#hd-sources .hd-meta { color: var(--body-text-color-subdued); font-size: 0.9em; margin: 2px 0 6px 0; }
+#hd-sources .hd-quote { margin: 0 0 6px 0; padding: 6px 10px; border-left: 3px solid var(--color-accent);
+  white-space: pre-wrap; font-size: 0.95em; line-height: 1.5; }
+#hd-sources .hd-quote mark { background: #fff1a8; color: inherit; padding: 0 1px; }
+#hd-sources .hd-empty, #hd-sources .hd-searching { color: var(--body-text-color-subdued); }
+#hd-fallback { border: 1px solid #e0b252; background: #fff8e6; border-radius: 8px; padding: 8px 12px; }
+#hd-fallback, #hd-fallback * { color: #5c4400 !important; }
+"""
+# Copies the plain-text answer with its sources; execCommand is the fallback for plain-http
+# intranet hosts, where navigator.clipboard does not exist.
+COPY_JS = """
+(text) => {
+  if (!text) return;
+  const fallback = () => {
+    const area = document.createElement("textarea");
+    area.value = text; area.style.position = "fixed"; area.style.opacity = "0";
+    document.body.appendChild(area); area.select(); document.execCommand("copy"); area.remove();
+  };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).catch(fallback);
+  } else {
+    fallback();
+  }
+  const button = document.querySelector("#hd-copy");
+  if (button) {
+    const label = button.textContent;
+    button.textContent = "Đã sao chép";
+    setTimeout(() => { button.textContent = label; }, 1500);
+  }
+}
+"""
+
+# Follow-up detection: questions that lean on the previous turn for their subject.
+FOLLOW_UP_STARTS = ("còn ", "vậy ", "thế ", "và ", "ngoài ra", "tiếp theo", "cụ thể", "trong đó")
+FOLLOW_UP_WORDS = frozenset({"đó", "này", "ấy", "đấy", "kia", "họ", "nó", "trên"})
+FOLLOW_UP_MAX_WORDS = 5
+_WORD = re.compile(r"\w+")
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|~$])")
+_ORDERED = re.compile(r"^(\s*\d+)([.)])")
+_BULLET = re.compile(r"^(\s*)- ")
+_HEADING_CHARS = re.compile(r"^(\s*)([>=])")
+
+
+def escape_markdown(text: str) -> str:
+    """Text shown literally by a Markdown renderer: HTML special characters and Markdown punctuation escaped."""
+    out = []
+    for line in text.split("\n"):
+        line = _MD_SPECIAL.sub(r"\\\1", line)
+        line = _ORDERED.sub(r"\1\\\2", line)
+        line = html.escape(line, quote=False)
+        out.append(_HEADING_CHARS.sub(r"\1\\\2", line))
+    return "\n".join(out)
+
+
+def answer_markdown(text: str) -> str:
+    """The engine's answer (paragraphs and "- " bullets) as safe Markdown: structure kept, words escaped."""
+    out = []
+    for line in text.split("\n"):
+        bullet = _BULLET.match(line)
+        if bullet:
+            out.append(f"{bullet.group(1)}- {escape_markdown(line[bullet.end() :])}")
+        else:
+            out.append(escape_markdown(line))
+    return "\n".join(out)
+
+
+def display_date(date: str | None) -> str:
+    """An ISO date as Vietnamese readers write it (13/12/2020); other text unchanged."""
+    if date and re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
+        y, m, d = date.split("-")
+        return f"{d}/{m}/{y}"
+    return date or ""
+
+
+def document_href(doc: str, start: int, end: int) -> str:
+    """Relative link to the whole document with the quote marked and scrolled to."""
+    return "document?" + urlencode({"doc": doc, "start": start, "end": end}) + "#trich-dan"
+
+
+def is_follow_up(question: str) -> bool:
+    """True when a question needs the previous turn: short, opened by "Còn"/"Vậy"…, or pointing back ("đó")."""
+    lowered = question.strip().lower()
+    words = _WORD.findall(lowered)
+    return (
+        len(words) <= FOLLOW_UP_MAX_WORDS
+        or lowered.startswith(FOLLOW_UP_STARTS)
+        or any(w in FOLLOW_UP_WORDS for w in words)
+    )
+
+
+def retrieval_question(question: str, topic: str) -> tuple[str, str]:
+    """The question to retrieve with, and the topic for the next turn.
+
+    Args:
+        question: the question as typed.
+        topic: the last self-contained question of the conversation ("" at the start).
+
+    Returns:
+        (question for retrieval, new topic). A follow-up is prefixed by the topic; any
+        other question becomes the topic.
+    """
+    question = question.strip()
+    if topic and is_follow_up(question):
+        combined = f"{topic} {question}"
+        return (combined if len(combined) <= MAX_QUESTION_CHARS else question), topic
+    return question, question
+
+
+def citation_groups(citations: Sequence[Citation]) -> list[tuple[list[int], Citation]]:
+    """Citations grouped by document, in first-cited order: ([n, …], first citation of that document)."""
+    groups: dict[str, tuple[list[int], Citation]] = {}
+    for c in citations:
+        groups.setdefault(c.doc, ([], c))[0].append(c.n)
+    return list(groups.values())
+
+
+def message_markdown(answer: Answer) -> str:
+    """The chat message: the answer, then a short list of the documents it cites."""
+    body = answer_markdown(answer.text)
+    if not answer.citations:
+        return body
+    lines = [body, "", "**Nguồn:**", ""]
+    for numbers, c in citation_groups(answer.citations):
+        marks = ", ".join(f"\\[{n}\\]" for n in numbers)
+        meta = " · ".join(x for x in (display_date(c.date), c.doc) if x)
+        lines.append(f"- {marks} {escape_markdown(c.title)} — {escape_markdown(meta)}")
+    return "\n".join(lines)
+
+
+def copy_text(answer: Answer) -> str:
+    """Plain text for the clipboard: the answer, then every source with its quote."""
+    lines = [answer.text]
+    if answer.citations:
+        lines += ["", "Nguồn:"]
+        for c in answer.citations:
+            date = f", {display_date(c.date)}" if c.date else ""
+            lines.append(f"[{c.n}] {c.title}{date} — {c.doc}")
+            lines.append(f"    “{c.quote}”")
+    return "\n".join(lines)
+
+
+def context_around(text: str, start: int, end: int, width: int = CONTEXT_CHARS) -> tuple[str, str]:
+    """The text before and after [start:end] within its paragraph, at most `width` characters each side."""
+    para_start = text.rfind("\n", 0, start) + 1
+    para_end = text.find("\n", end)
+    para_end = len(text) if para_end < 0 else para_end
+    lo, hi = max(para_start, start - width), min(para_end, end + width)
+    before, after = text[lo:start], text[end:hi]
+    if lo > para_start:
+        before = "…" + before[before.find(" ") + 1 :] if " " in before else "…" + before
+    if hi < para_end:
+        after = after[: after.rfind(" ")] + "…" if " " in after else after + "…"
+    return before.lstrip(), after.rstrip()
+
+
+def sources_html(answer: Answer, documents: dict[str, Document]) -> str:
+    """The sources panel: one card per citation, the quote highlighted inside its surrounding text."""
+    if answer.refused or not answer.citations:
+        return '<p class="hd-empty">Không có nguồn: tài liệu không chứa câu trả lời.</p>'
+    cards = ['<h3 class="hd-heading">Nguồn</h3>']
+    for c in answer.citations:
+        document = documents.get(c.doc)
+        before, after = context_around(document.text, c.start, c.end) if document else ("", "")
+        meta = " · ".join(x for x in (display_date(c.date), c.doc) if x)
+        cards.append(
+            f'<div class="hd-source" id="nguon-{c.n}" data-doc="{html.escape(c.doc)}">'
+            f'<div class="hd-source-head"><span class="hd-n">[{c.n}]</span>{html.escape(c.title)}</div>'
+            f'<div class="hd-meta">{html.escape(meta)}</div>'
+            f'<blockquote class="hd-quote">{html.escape(before)}<mark>{html.escape(c.quote)}</mark>'
+            f"{html.escape(after)}</blockquote>"
+            f'<a class="hd-open" href="{html.escape(document_href(c.doc, c.start, c.end))}" target="_blank" '
+            f'rel="noopener">Mở toàn văn</a></div>'
+        )
+    return "\n".join(cards)
+
+
+SOURCES_EMPTY = '<p class="hd-empty">Nguồn trích dẫn của câu trả lời sẽ hiện ở đây.</p>'
+SOURCES_SEARCHING = f'<p class="hd-searching">{SEARCHING}</p>'
+
+Outputs = tuple[Any, list[Any], str, str, str]  # textbox, chat history, topic, sources panel, copy text
+
+
+class Chat:
+    """The chat page's event handlers, bound to one pipeline (None: no index loaded)."""
+
+    def __init__(self, pipeline: Pipeline | None) -> None:
+        self.pipeline = pipeline
+
+    def respond(self, message: str, history: list[Any] | None, topic: str) -> Iterator[Outputs]:
+        """Stream one turn: the question and "Đang tìm…" at once, then the answer line by line, then sources."""
+        history = list(history or [])
+        question = (message or "").strip()
+        if not question:
+            yield gr.skip(), history, topic, gr.skip(), gr.skip()
+            return
+        history += [
+            {"role": "user", "content": escape_markdown(question)},
+            {"role": "assistant", "content": f"⏳ {SEARCHING}"},
+        ]
+        yield "", list(history), topic, SOURCES_SEARCHING, ""
+
+        if self.pipeline is None:
+            history[-1] = {"role": "assistant", "content": NO_INDEX}
+            yield "", list(history), topic, SOURCES_EMPTY, ""
+            return
+        if len(question) > MAX_QUESTION_CHARS:
+            history[-1] = {
+                "role": "assistant",
+                "content": f"Câu hỏi dài {len(question)} ký tự; hãy rút gọn dưới {MAX_QUESTION_CHARS} ký tự.",
+            }
+            yield "", list(history), topic, SOURCES_EMPTY, ""
+            return
+        asked, new_topic = retrieval_question(question, topic)
+        try:
+            answer = self.pipeline.ask(asked)
+        except HoidapError as exc:
+            history[-1] = {"role": "assistant", "content": f"Không trả lời được: {escape_markdown(str(exc))}"}
+            yield "", list(history), topic, SOURCES_EMPTY, ""
+            return
+
+        lines = message_markdown(answer).split("\n")
+        for i in range(1, len(lines)):
+            if lines[i - 1].strip():  # one update per non-empty line
+                history[-1] = {"role": "assistant", "content": "\n".join(lines[:i])}
+                yield "", list(history), new_topic, SOURCES_SEARCHING, ""
+                time.sleep(STREAM_DELAY_S)
+        history[-1] = {"role": "assistant", "content": "\n".join(lines)}
+        yield "", list(history), new_topic, sources_html(answer, self.pipeline.index.documents), copy_text(answer)
+
+    @staticmethod
+    def clear() -> Outputs:
+        """An empty conversation."""
+        return "", [], "", SOURCES_EMPTY, ""
+
+
+def fallback_notice(pipeline: Pipeline | None) -> str | None:
+    """The warning shown when the index was built with the English fallback model, else None."""
+    if pipeline is None or not pipeline.index.fallback_model:
+        return None
+    return FALLBACK_NOTICE.format(model=pipeline.index.model)
+
+
+def build_app(pipeline: Pipeline | None, settings: Settings) -> gr.Blocks:
+    """The chat page as Gradio Blocks; mount it with THEME and CSS (see ui.server.create_app).
+
+    Args:
+        pipeline: the loaded pipeline, or None to show how to build the index.
+        settings: the settings the server runs with.
+    """
+    chat = Chat(pipeline)
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as blocks:
+        gr.Markdown(
+            f"# {TITLE}\nĐặt câu hỏi bằng tiếng Việt về các tài liệu đã lập chỉ mục; "
+            "mỗi câu trả lời trích dẫn nguyên văn đoạn tài liệu nguồn."
+        )
+        notice = fallback_notice(pipeline)
+        if pipeline is None:
+            gr.Markdown(f"⚠️ {NO_INDEX}", elem_id="hd-fallback")
+        elif notice:
+            gr.Markdown(notice, elem_id="hd-fallback")
+        topic = gr.State("")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(
+                    label="Hội thoại",
+                    elem_id="hd-chat",
+                    height=560,
+                    latex_delimiters=[],
+                    buttons=[],
+                    sanitize_html=True,
+                    placeholder="Câu trả lời kèm số [n] trỏ tới nguồn trích dẫn ở bên phải.",
+                )
+                with gr.Row():
+                    box = gr.Textbox(
+                        placeholder="Đặt câu hỏi…",
+                        show_label=False,
+                        lines=1,
+                        max_lines=4,
+                        scale=5,
+                        autofocus=True,
+                        elem_id="hd-question",
+                    )
+                    send = gr.Button("Gửi", variant="primary", scale=1, min_width=80, elem_id="hd-send")
+                with gr.Row():
+                    copy = gr.Button("Sao chép", size="sm", elem_id="hd-copy")
+                    clear = gr.Button("Xoá hội thoại", size="sm", elem_id="hd-clear")
+                gr.Markdown("**Câu hỏi mẫu**")
+                with gr.Row(elem_id="hd-examples"):
+                    examples = [gr.Button(q, size="sm", elem_classes="hd-example") for q in EXAMPLES]
+            with gr.Column(scale=2):
+                sources = gr.HTML(SOURCES_EMPTY, elem_id="hd-sources", js_on_load=None, max_height=820)
+        copied = gr.Textbox(visible="hidden", elem_id="hd-copy-text")
+
+        outputs = [box, chatbot, topic, sources, copied]
+        # One shared pool for every way of asking: questions from several users run side by side.
+        ask_options: dict[str, Any] = {
+            "outputs": outputs,
+            "concurrency_id": "ask",
+            "concurrency_limit": 8,
+            "show_progress": "minimal",
+        }
+        box.submit(chat.respond, inputs=[box, chatbot, topic], **ask_options)
+        send.click(chat.respond, inputs=[box, chatbot, topic], **ask_options)
+        for button in examples:
+            button.click(chat.respond, inputs=[button, chatbot, topic], **ask_options)
+        clear.click(chat.clear, outputs=outputs, queue=False)
+        chatbot.clear(chat.clear, outputs=outputs, queue=False)  # the chat's own trash icon forgets the topic too
+        copy.click(None, inputs=[copied], js=COPY_JS)
+    return blocks

@@ -1,0 +1,257 @@
+"""The `hoidap serve` server: HTTP API, widget and whole-document pages, with the Gradio chat page at "/".
+
+Routes of contracts.md: `POST /api/ask`, `GET /api/health`, `/` (chat), `/widget`
+(compact chat for iframes), `/widget.js` (the bubble an intranet page includes).
+`/document?doc=…&start=…&end=…` shows a whole document with a quote marked.
+
+`Settings.allowed_origins` (HOIDAP_ALLOWED_ORIGINS) names the other sites that
+may call the API from a browser (CORS) and frame the pages (CSP
+frame-ancestors); by default only this server's own origin may.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rag.errors import HoidapError
+from rag.settings import Settings
+
+if TYPE_CHECKING:
+    from rag.pipeline import Pipeline
+
+STATIC = Path(__file__).resolve().parent / "static"
+MAX_BODY_BYTES = 16 * 1024
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+NO_INDEX = "no index is loaded; run `hoidap index`, then restart `hoidap serve`"
+# The widget page loads only its own script, style and API: nothing inline, nothing from elsewhere.
+WIDGET_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
+    "base-uri 'none'; form-action 'none'"
+)
+DOCUMENT_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+
+
+def frame_ancestors(allowed_origins: tuple[str, ...]) -> str:
+    """The CSP directive naming who may frame our pages: this origin plus the allowed ones ("*": anyone)."""
+    if "*" in allowed_origins:
+        return "frame-ancestors *"
+    return " ".join(["frame-ancestors 'self'", *allowed_origins])
+
+
+def error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+class OriginPolicy:
+    """ASGI middleware: CORS for /api/*, and frame-ancestors on every HTML page.
+
+    A preflight from an origin that is not allowed gets 403; other cross-origin
+    requests from it get no CORS headers, so the browser keeps the reply from the page.
+    """
+
+    def __init__(self, app: ASGIApp, allowed_origins: tuple[str, ...]) -> None:
+        self.app = app
+        # Browsers send "http://host:8000", never with a trailing slash; accept the setting either way.
+        self.allowed = tuple(o.rstrip("/") for o in allowed_origins)
+        self.ancestors = frame_ancestors(self.allowed)
+
+    def allows(self, origin: str) -> bool:
+        return "*" in self.allowed or origin in self.allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        is_api = scope["path"].startswith("/api/")
+        origin = Headers(scope=scope).get("origin")
+        if is_api and scope["method"] == "OPTIONS" and origin:
+            await self.preflight(origin, scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if is_api and origin and self.allows(origin):
+                    headers["Access-Control-Allow-Origin"] = origin
+                    headers.add_vary_header("Origin")
+                if headers.get("content-type", "").startswith("text/html"):
+                    policy = headers.get("content-security-policy")
+                    headers["Content-Security-Policy"] = f"{policy}; {self.ancestors}" if policy else self.ancestors
+                    headers.setdefault("X-Content-Type-Options", "nosniff")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    async def preflight(self, origin: str, scope: Scope, receive: Receive, send: Send) -> None:
+        response: Response
+        if self.allows(origin):
+            response = Response(
+                status_code=204,
+                headers={
+                    "Access-Control-Allow-Origin": origin,
+                    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+                    "Access-Control-Allow-Headers": "Content-Type",
+                    "Access-Control-Max-Age": "600",
+                    "Vary": "Origin",
+                },
+            )
+        else:
+            response = error(403, f"origin {origin} is not allowed; add it to HOIDAP_ALLOWED_ORIGINS (comma-separated)")
+        await response(scope, receive, send)
+
+
+async def read_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None when it is larger than `limit` bytes (checked while reading)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def document_page(title: str, date: str | None, doc: str, text: str, start: int, end: int) -> str:
+    """A whole document as an HTML page, every character escaped, with [start:end] marked as #trich-dan."""
+    e = html.escape
+    meta = " · ".join(x for x in (date, doc) if x)
+    return (
+        '<!doctype html><html lang="vi"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{e(title)}</title><style>"
+        "body{font-family:system-ui,'Segoe UI',Roboto,'Noto Sans',Arial,sans-serif;max-width:52rem;"
+        "margin:0 auto;padding:1rem 1.25rem 4rem;line-height:1.6;color:#1f2937}"
+        "h1{font-size:1.35rem;line-height:1.35}.meta{color:#6b7280;font-size:.9rem}"
+        ".text{white-space:pre-wrap;word-wrap:break-word}"
+        "mark{background:#fff1a8;padding:0 2px;scroll-margin-top:30vh}"
+        "</style></head><body>"
+        f'<h1>{e(title)}</h1><p class="meta">{e(meta)}</p>'
+        f'<div class="text">{e(text[:start])}<mark id="trich-dan">{e(text[start:end])}</mark>{e(text[end:])}</div>'
+        "</body></html>"
+    )
+
+
+def create_app(pipeline: Pipeline | None, settings: Settings) -> FastAPI:
+    """The whole server as one ASGI app: API and widget routes first, then the chat page at "/".
+
+    Args:
+        pipeline: the loaded pipeline, or None (the API then answers 503, the page says how to index).
+        settings: settings; `allowed_origins` sets CORS and frame-ancestors.
+    """
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import gradio as gr
+
+    from rag.pipeline import answer_json
+    from ui.app import CSS, THEME, build_app
+
+    app = FastAPI(title="hoidap", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/api/health")
+    def health() -> JSONResponse:
+        if pipeline is None:
+            return error(503, NO_INDEX)
+        return JSONResponse(pipeline.health())
+
+    @app.post("/api/ask")
+    async def ask(request: Request) -> JSONResponse:
+        if pipeline is None:
+            return error(503, NO_INDEX)
+        body = await read_body(request, MAX_BODY_BYTES)
+        if body is None:
+            return error(413, f"the request body is over {MAX_BODY_BYTES // 1024} KB; send a shorter question")
+        try:
+            data: Any = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return error(400, 'the body must be JSON like {"question": "4 mục tiêu năm 2021 là gì?"}')
+        if not isinstance(data, dict) or "question" not in data:
+            return error(400, 'the body must be a JSON object with a "question" field, and optionally "k"')
+        try:
+            # The pipeline is read-only; asks run side by side in the thread pool.
+            answer = await run_in_threadpool(pipeline.ask, data["question"], data.get("k"))
+        except HoidapError as exc:
+            return error(400, str(exc))
+        return JSONResponse(answer_json(answer))
+
+    @app.get("/widget")
+    def widget() -> FileResponse:
+        return FileResponse(
+            STATIC / "widget.html",
+            media_type="text/html; charset=utf-8",
+            headers={"Content-Security-Policy": WIDGET_CSP, "Cache-Control": "no-cache"},
+        )
+
+    @app.get("/widget/app.js")
+    def widget_app() -> FileResponse:
+        return FileResponse(STATIC / "widget-app.js", media_type="text/javascript; charset=utf-8")
+
+    @app.get("/widget/style.css")
+    def widget_style() -> FileResponse:
+        return FileResponse(STATIC / "widget.css", media_type="text/css; charset=utf-8")
+
+    @app.get("/widget.js")
+    def widget_loader() -> FileResponse:
+        return FileResponse(
+            STATIC / "widget.js",
+            media_type="text/javascript; charset=utf-8",
+            headers={"Cache-Control": "no-cache"},
+        )
+
+    @app.get("/document", response_class=HTMLResponse)
+    def document(doc: str, start: int = 0, end: int = 0) -> Response:
+        if pipeline is None:
+            return HTMLResponse("<p>Chưa có chỉ mục tài liệu.</p>", status_code=503)
+        found = pipeline.index.documents.get(doc)
+        if found is None:
+            return HTMLResponse("<p>Không tìm thấy tài liệu.</p>", status_code=404)
+        start = min(max(start, 0), len(found.text))
+        end = min(max(end, start), len(found.text))
+        page = document_page(found.title, found.date, doc, found.text, start, end)
+        return HTMLResponse(page, headers={"Content-Security-Policy": DOCUMENT_CSP})
+
+    app = gr.mount_gradio_app(
+        app,
+        build_app(pipeline, settings),
+        path="/",
+        theme=THEME,
+        css=CSS,
+        footer_links=[],
+        ssr_mode=False,
+        pwa=False,
+        mcp_server=False,
+        enable_monitoring=False,
+    )
+    app.add_middleware(OriginPolicy, allowed_origins=settings.allowed_origins)
+    return app
+
+
+def serve(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+    """Open the index and serve until Ctrl-C.
+
+    Raises:
+        IndexMissing, ModelError: no usable index (the CLI prints the message and exits 2).
+    """
+    import uvicorn
+
+    from rag.pipeline import Pipeline
+
+    pipeline = Pipeline.open(settings)
+    app = create_app(pipeline, settings)
+    base = f"http://{host}:{port}"
+    print(f"hoidap: chat at {base}/  ·  API {base}/api/ask  ·  widget {base}/widget", flush=True)
+    print(f'hoidap: embed in a page with <script src="{base}/widget.js" defer></script>', flush=True)
+    if not settings.allowed_origins:
+        print("hoidap: only this origin may frame the widget; set HOIDAP_ALLOWED_ORIGINS to allow others", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
