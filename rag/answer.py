@@ -71,7 +71,7 @@ class Question:
     folded: bool  # typed without marks: match on unaccented keys
     weights: dict[str, float]  # content term -> weight
     unseen: tuple[str, ...] = ()  # content words (not numbers) that no chunk contains
-    counted: str | None = None  # "bao nhiêu đảng viên" -> key of "đảng"; "%" for percentages
+    counted: str | None = None  # "bao nhiêu nhiệm vụ" -> canonical "nhiệm"; "%" for percentages
 
 
 @dataclass(frozen=True)
@@ -210,26 +210,22 @@ class Answerer:
                     seen[span] = passage.rank
         return list(seen.items())
 
-    def rerank(self, q: Question, retrieved: Retrieved) -> tuple[Passage, ...]:
-        """Passages ordered by their best sentence's score, then by their fused rank.
+    def rerank(self, retrieved: Retrieved, scored: list[tuple[float, Span]]) -> tuple[Passage, ...]:
+        """Passages ordered by their best sentence's score plus a share of their fused score.
 
         The fused score ranks whole chunks; the best sentence says whether a chunk
         holds what was asked, which is what the reader wants first.
         """
         best: dict[int, float] = {}
-        for span, rank in self.candidates(retrieved):
-            value = self.score(q, span, rank)
+        for value, span in scored:
             for passage in retrieved.passages:
                 c = passage.chunk
                 if c.doc == span.doc and span.start < c.end and span.end > c.start:
                     best[c.id] = max(best.get(c.id, 0.0), value)
-        ordered = sorted(
-            retrieved.passages,
-            key=lambda p: -(best.get(p.chunk.id, 0.0) + RANK_WEIGHT * p.score),
-        )
+        combined = {p.chunk.id: best.get(p.chunk.id, 0.0) + RANK_WEIGHT * p.score for p in retrieved.passages}
+        ordered = sorted(retrieved.passages, key=lambda p: -combined[p.chunk.id])
         return tuple(
-            Passage(chunk=p.chunk, score=round(best.get(p.chunk.id, 0.0) + RANK_WEIGHT * p.score, 4), rank=i + 1)
-            for i, p in enumerate(ordered)
+            Passage(chunk=p.chunk, score=round(combined[p.chunk.id], 4), rank=i + 1) for i, p in enumerate(ordered)
         )
 
     def answer(
@@ -237,11 +233,11 @@ class Answerer:
     ) -> tuple[str, bool, tuple[Citation, ...], tuple[Passage, ...]]:
         """Markdown answer, refused flag, citations, and the passages reranked for `question`."""
         q = analyze(question, self.index, folded)
-        passages = self.rerank(q, retrieved)
         scored = sorted(
             ((self.score(q, span, rank), span) for span, rank in self.candidates(retrieved)),
             key=lambda pair: -pair[0],
         )
+        passages = self.rerank(retrieved, scored)
         best = next((span for _, span in scored if self.supported(q, span)), None)
         if best is None:
             return REFUSAL, True, (), passages
@@ -269,7 +265,7 @@ class Answerer:
         # the corpus does not hold, unless the sentence covers nearly all the rest.
         if q.unseen and coverage < STRONG_SUPPORT:
             return False
-        # "Bao nhiêu đảng viên?" is answered by a sentence that counts đảng viên.
+        # "Bao nhiêu phần trăm?" is answered by a sentence that has a percentage.
         return q.counted != "%" or "%" in self.text(span)
 
     def _adds(self, q: Question, said: list[Span], span: Span) -> bool:

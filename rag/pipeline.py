@@ -106,7 +106,7 @@ class Pipeline:
         search = expand(text)
         retrieved = retrieve(self.index, search, vector, max(k, ANSWER_DEPTH), mode)
         t1 = time.perf_counter()
-        folded = True if search is not text else None
+        folded = True if search != text else None
         said, refused, citations, passages = self.answerer.answer(search, retrieved, folded)
         t2 = time.perf_counter()
         return Answer(
