@@ -141,16 +141,28 @@ def test_chat_page_answers_the_four_goals_with_sources(
     context.close()
 
 
-def intranet_copy(folder: Path, server_url: str, extra: str = "") -> Path:
+def intranet_copy(folder: Path, server_url: str) -> Path:
     """examples/intranet.html with its script pointing at the test server."""
     folder.mkdir(parents=True, exist_ok=True)
     text = (ROOT / "examples" / "intranet.html").read_text(encoding="utf-8")
     assert "http://127.0.0.1:7860/widget.js" in text
     text = text.replace("http://127.0.0.1:7860/widget.js", f"{server_url}/widget.js")
-    if extra:
-        text = text.replace('data-position="right"', f'data-position="right" {extra}')
     (folder / "intranet.html").write_text(text, encoding="utf-8")
     return folder / "intranet.html"
+
+
+def allowed_intranet(
+    site: Path,
+    static_server: Callable[[Path], Any],
+    live_server: Callable[..., Any],
+    pipeline: Pipeline,
+    index_dir: Path,
+) -> tuple[Any, Any, Path]:
+    """An intranet site on its own port, a hoidap server that allows it, and the site's page."""
+    site.mkdir()
+    intranet = static_server(site)  # started first: its origin goes into the allowed list
+    server = live_server(pipeline, Settings(corpus_dir=CORPUS, index_dir=index_dir, allowed_origins=(intranet.url,)))
+    return intranet, server, intranet_copy(site, server.url)
 
 
 def test_widget_on_an_allowed_intranet_page(
@@ -162,10 +174,7 @@ def test_widget_on_an_allowed_intranet_page(
     tmp_path: Path,
 ) -> None:
     site = tmp_path / "site"
-    site.mkdir()
-    intranet = static_server(site)  # started first: its origin goes into the allowed list
-    server = live_server(pipeline, Settings(corpus_dir=CORPUS, index_dir=index_dir, allowed_origins=(intranet.url,)))
-    intranet_copy(site, server.url)
+    intranet, server, _ = allowed_intranet(site, static_server, live_server, pipeline, index_dir)
 
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     seen = watch(page, server.url)
@@ -219,10 +228,7 @@ def test_widget_options_and_phone_width(
     tmp_path: Path,
 ) -> None:
     site = tmp_path / "site"
-    site.mkdir()
-    intranet = static_server(site)
-    server = live_server(pipeline, Settings(corpus_dir=CORPUS, index_dir=index_dir, allowed_origins=(intranet.url,)))
-    page_file = intranet_copy(site, server.url)
+    intranet, _server, page_file = allowed_intranet(site, static_server, live_server, pipeline, index_dir)
     text = page_file.read_text(encoding="utf-8").replace(
         'data-title="Hỏi đáp tài liệu" data-position="right"',
         'data-title="Trợ lý văn bản" data-position="left" data-open="true"',
