@@ -12,6 +12,7 @@ enough of the question it refuses.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -25,11 +26,13 @@ REFUSAL = (
     "Bạn có thể hỏi lại với từ ngữ khác hoặc bổ sung tài liệu liên quan."
 )
 SUPPORT_THRESHOLD = 0.45  # share of the question's weight a sentence must cover to be an answer
-MAX_SAY = 420  # longest stretch of a sentence said at once; longer ones are cut at a clause
+MAX_SAY = 600  # longest stretch of a sentence said at once; longer ones are cut at a clause
 MAX_ITEMS = 12
 STRONG_SUPPORT = 0.8  # coverage that outweighs a question word the corpus never uses
 BIGRAM_WEIGHT = 0.7
-RANK_WEIGHT = 0.3  # weight of the fused retrieval score when reranking passages
+RANK_WEIGHT = 0.3
+CONTEXT_WEIGHT = 0.5  # a question word found only in the sentences just before counts this much
+CONTEXT_SENTENCES = 2  # weight of the fused retrieval score when reranking passages
 
 _NUMBER_WORDS = {
     "một": 1, "hai": 2, "ba": 3, "bốn": 4, "tư": 4, "năm": 5, "sáu": 6, "bảy": 7, "tám": 8,
@@ -58,6 +61,7 @@ _FIRST_ITEM = re.compile(r"^(?:thứ\s+nhất|một\s+là|1[.)]|a[)])", re.IGNOR
 _QUANTITY = re.compile(r"(?<![\w\-/])\d[\d.,/]*%?(?![\w\-])")
 _DATE = re.compile(r"\b\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?\b|\bngày\b|\btháng\b")
 _NAME = re.compile(r"(?:[A-ZÀ-ỸĐ][a-zà-ỹđ]+\s){2,}[A-ZÀ-ỸĐ][a-zà-ỹđ]+")
+_PERCENT_WORDS = ("phần", "trăm", "tỷ", "tỉ", "lệ")
 _ABBREVIATIONS = frozenset({"tp", "ts", "ths", "pgs", "gs", "bs", "ks", "th", "st", "ông", "bà"})
 
 
@@ -72,6 +76,7 @@ class Question:
     weights: dict[str, float]  # content term -> weight
     unseen: tuple[str, ...] = ()  # content words (not numbers) that no chunk contains
     counted: str | None = None  # "bao nhiêu nhiệm vụ" -> canonical "nhiệm"; "%" for percentages
+    percent: frozenset[str] = frozenset()  # terms ("phần trăm", "tỷ lệ") that a "%" in a sentence stands for
 
 
 @dataclass(frozen=True)
@@ -148,8 +153,19 @@ def analyze(question: str, index: Index, folded: bool | None = None) -> Question
             counted = "%"
         else:
             counted = canonical(fold(m.group(1)) if folded else m.group(1))
+    # Documents often write a share as "đạt 85,39%": a "%" stands for the words of "per cent".
+    percent_words = {canonical(fold(w) if folded else w) for w in _PERCENT_WORDS}
+    percent = frozenset(t for t in weights if set(t.split("_")) <= percent_words)
+    unseen = [t for t in unseen if t not in percent]
     return Question(
-        text=text, kind=kind, count=count, folded=folded, weights=weights, unseen=tuple(unseen), counted=counted
+        text=text,
+        kind=kind,
+        count=count,
+        folded=folded,
+        weights=weights,
+        unseen=tuple(unseen),
+        counted=counted,
+        percent=percent,
     )
 
 
@@ -159,12 +175,19 @@ class Answerer:
     def __init__(self, index: Index) -> None:
         self.index = index
         self._sentences: dict[str, list[Span]] = {}
-        self._terms: dict[tuple[str, int, bool], frozenset[str]] = {}
+        self._starts: dict[str, list[int]] = {}
+        self._terms: dict[tuple[str, int, int, bool], frozenset[str]] = {}
 
     def sentences_of(self, doc: str) -> list[Span]:
         if doc not in self._sentences:
             self._sentences[doc] = sentences(self.index.documents[doc])
+            self._starts[doc] = [s.start for s in self._sentences[doc]]
         return self._sentences[doc]
+
+    def _position(self, span: Span) -> int:
+        """Index of the sentence of its document that holds the start of `span`."""
+        self.sentences_of(span.doc)
+        return max(bisect.bisect_right(self._starts[span.doc], span.start) - 1, 0)
 
     def text(self, span: Span) -> str:
         return self.index.documents[span.doc].text[span.start : span.end]
@@ -174,12 +197,35 @@ class Answerer:
         total = sum(q.weights.values())
         if total <= 0:
             return 0.0
-        cache_key = (span.doc, span.start, q.folded)
-        found = self._terms.get(cache_key)
+        found = self.terms_of(span, q.folded)
+        if q.percent and "%" in self.text(span):
+            found = found | q.percent
+        context = self.context_terms(span, q.folded)
+        got = sum(w if t in found else CONTEXT_WEIGHT * w for t, w in q.weights.items() if t in found or t in context)
+        return got / total
+
+    def terms_of(self, span: Span, folded: bool) -> frozenset[str]:
+        key = (span.doc, span.start, span.end, folded)
+        found = self._terms.get(key)
         if found is None:
-            found = frozenset(terms(self.text(span), folded=q.folded))
-            self._terms[cache_key] = found
-        return sum(w for t, w in q.weights.items() if t in found) / total
+            if len(self._terms) > 200_000:
+                self._terms.clear()
+            found = frozenset(terms(self.text(span), folded=folded))
+            self._terms[key] = found
+        return found
+
+    def context_terms(self, span: Span, folded: bool) -> frozenset[str]:
+        """Terms of the sentences just before `span` in its paragraph (who "Cùng đó, …" is about)."""
+        spans = self.sentences_of(span.doc)
+        text = self.index.documents[span.doc].text
+        out: set[str] = set()
+        i = self._position(span)
+        for j in range(i - 1, max(i - 1 - CONTEXT_SENTENCES, -1), -1):
+            before = spans[j]
+            if "\n" in text[before.end : span.start]:
+                break
+            out |= self.terms_of(before, folded)
+        return frozenset(out)
 
     def score(self, q: Question, span: Span, rank: int) -> float:
         """Coverage plus what the kind of question wants, plus a little for passage rank."""
@@ -189,11 +235,8 @@ class Answerer:
             bonus += 0.15
         if q.count is not None and re.search(rf"(?<![\d.,]){q.count}\s+[^\W\d_]", said):
             bonus += 0.15
-        if q.counted and q.counted != "%":
-            # "bao nhiêu nhiệm vụ" prefers a sentence that counts nhiệm vụ ("10 nhiệm vụ").
-            seen = fold(said) if q.folded else canonical(said)
-            if re.search(r"\d[\d.,/]*\s+" + re.escape(q.counted), seen):
-                bonus += 0.15
+        if q.counted and q.counted != "%" and self.counts(q, said):
+            bonus += 0.15  # "bao nhiêu nhiệm vụ" prefers a sentence that counts nhiệm vụ ("10 nhiệm vụ")
         if q.kind == "when" and _DATE.search(said):
             bonus += 0.15
         if q.kind == "who" and _NAME.search(said):
@@ -267,6 +310,13 @@ class Answerer:
             return False
         # "Bao nhiêu phần trăm?" is answered by a sentence that has a percentage.
         return q.counted != "%" or "%" in self.text(span)
+
+    @staticmethod
+    def counts(q: Question, said: str) -> bool:
+        """Whether `said` puts a number before the noun the question counts."""
+        assert q.counted is not None
+        seen = fold(said) if q.folded else canonical(said)
+        return re.search(r"(?<!\w)\d[\d.,/]*\s+" + re.escape(q.counted), seen) is not None
 
     def _adds(self, q: Question, said: list[Span], span: Span) -> bool:
         have = set().union(*(terms(self.text(s), folded=q.folded) for s in said))

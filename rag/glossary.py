@@ -146,11 +146,16 @@ _PATTERN = re.compile(
 
 
 def is_english(question: str) -> bool:
-    """True for a question written in English (two or more English function words)."""
-    if has_diacritics(question):
-        return False
-    words = re.findall(r"[a-z']+", question.lower())
-    return sum(w in _ENGLISH for w in words) >= 2
+    """True for a question written in English (two or more English function words).
+
+    A few Vietnamese words may be quoted in it ("How many 'Dân vận khéo' models …?").
+    """
+    words = question.lower().split()
+    marked = sum(has_diacritics(w) for w in words)
+    english = sum(w in _ENGLISH for w in re.findall(r"[a-z']+", question.lower()))
+    if marked:
+        return english >= 3 and marked * 4 <= len(words)
+    return english >= 2
 
 
 def expand(question: str) -> str:
@@ -168,6 +173,8 @@ def expand(question: str) -> str:
     kept = [
         w
         for w in words
-        if any(ch.isdigit() for ch in w) or (w[:1].isupper() and w.lower() in rest and w.lower() not in _ENGLISH)
+        if any(ch.isdigit() for ch in w)
+        or has_diacritics(w)
+        or (w[:1].isupper() and w.lower() in rest and w.lower() not in _ENGLISH)
     ]
     return " ".join(found + kept)
