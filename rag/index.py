@@ -1,7 +1,9 @@
 """The index folder: build (incremental, crash-safe) and load.
 
-Layout: manifest.json (read first), vectors.faiss, documents.jsonl,
-chunks.jsonl (offsets only; text is sliced from the document), lexical/.
+Layout: manifest.json (read first), vectors.faiss, documents.jsonl with the
+byte offset of each line (documents.offsets.npy), chunks.npy (document number,
+start, end; text is sliced from the document), lexical/. See rag/store.py for
+why documents and chunks are read on demand.
 A build writes a sibling temporary folder and swaps it into place, so a crash
 or Ctrl-C leaves the previous index whole.
 """
@@ -25,17 +27,18 @@ from rag.documents import load_corpus
 from rag.errors import IndexMissing, ModelError
 from rag.records import Chunk, Document
 from rag.settings import Settings
+from rag.store import ChunkStore, DocumentStore, write_chunks, write_documents
 
 if TYPE_CHECKING:
     from embeddings.encoder import Encoder
     from embeddings.vector_index import VectorIndex
     from rag.lexical import LexicalIndex
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: chunk table as .npy, documents read on demand, own BM25 arrays
 # Bump when cleaning, chunking or embedding input changes: old vectors are then not reused.
 PIPELINE_VERSION = 1
 MANIFEST = "manifest.json"
-FILES = ("vectors.faiss", "documents.jsonl", "chunks.jsonl", "lexical")
+FILES = ("vectors.faiss", "documents.jsonl", "documents.offsets.npy", "chunks.npy", "lexical")
 
 Log = Callable[[str], None]
 
@@ -64,8 +67,8 @@ class Index:
 
     folder: Path
     manifest: dict[str, Any]
-    documents: dict[str, Document]
-    chunks: list[Chunk]
+    documents: DocumentStore
+    chunks: ChunkStore
     vectors: VectorIndex
     lexical: LexicalIndex
 
@@ -138,23 +141,6 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def _document_from_json(row: dict[str, Any]) -> Document:
-    return Document(
-        doc=row["doc"],
-        text=row["text"],
-        title=row["title"],
-        date=row["date"],
-        source=row["source"],
-        content=tuple((int(a), int(b)) for a, b in row["content"]),
-        sha256=row["sha256"],
-    )
-
-
 def load_index(folder: Path) -> Index:
     """Load the index at `folder`; a missing or damaged one raises IndexMissing."""
     from embeddings.vector_index import VectorIndex
@@ -162,14 +148,8 @@ def load_index(folder: Path) -> Index:
 
     manifest = read_manifest(folder)
     try:
-        documents = {
-            d.doc: d for d in map(_document_from_json, _read_jsonl(folder / "documents.jsonl"))
-        }
-        chunks = []
-        for row in _read_jsonl(folder / "chunks.jsonl"):
-            document = documents[row["doc"]]
-            start, end = int(row["start"]), int(row["end"])
-            chunks.append(Chunk(int(row["id"]), row["doc"], start, end, document.text[start:end]))
+        documents = DocumentStore(folder, list(manifest["documents"]))
+        chunks = ChunkStore.load(folder, documents)
         vectors = VectorIndex.load(folder / "vectors.faiss")
         lexical = LexicalIndex.load(folder / "lexical", size=len(chunks))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
@@ -180,7 +160,6 @@ def load_index(folder: Path) -> Index:
         or counts.get("chunks") != len(chunks)
         or counts.get("documents") != len(documents)
         or vectors.dim != manifest["dimension"]
-        or any(c.id != i for i, c in enumerate(chunks))
     ):
         raise _damaged(folder, "counts in manifest, chunks and vectors disagree")
     return Index(folder, manifest, documents, chunks, vectors, lexical)
@@ -269,8 +248,7 @@ def build_index(settings: Settings, log: Log = _stderr) -> BuildReport:
         old_vectors = old.vectors.vectors()
         for doc, sha in old.manifest["documents"].items():
             if hashes.get(doc) == sha:
-                rows = [c.id for c in old.chunks if c.doc == doc]
-                reusable[doc] = old_vectors[rows]
+                reusable[doc] = old_vectors[old.chunks.ids_of(doc)]
     vectors = np.zeros((len(chunks), encoder.dim), dtype=np.float32)
     todo: list[int] = []
     position: dict[str, int] = {}
@@ -294,7 +272,7 @@ def build_index(settings: Settings, log: Log = _stderr) -> BuildReport:
         "model": encoder.name,
         "fallback_model": encoder.fallback,
         "dimension": encoder.dim,
-        "vector_index": "flat",
+        "vector_index": {},  # filled in by _write
         "chunk_size": settings.chunk_size,
         "chunk_overlap": settings.chunk_overlap,
         "documents": hashes,
@@ -346,23 +324,12 @@ def _write(
         shutil.rmtree(stale, ignore_errors=True)
     tmp = folder.parent / f".{folder.name}.building-{os.getpid()}"
     tmp.mkdir()
-    with (tmp / "documents.jsonl").open("w", encoding="utf-8") as f:
-        for d in documents:
-            row = {
-                "doc": d.doc,
-                "title": d.title,
-                "date": d.date,
-                "source": d.source,
-                "sha256": d.sha256,
-                "content": d.content,
-                "text": d.text,
-            }
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as f:
-        for c in chunks:
-            f.write(json.dumps({"id": c.id, "doc": c.doc, "start": c.start, "end": c.end}) + "\n")
-    VectorIndex.build(vectors).save(tmp / "vectors.faiss")
-    (tmp / "lexical").mkdir()
+    write_documents(tmp, documents)
+    number = {d.doc: i for i, d in enumerate(documents)}
+    write_chunks(tmp, np.array([(number[c.doc], c.start, c.end) for c in chunks], dtype=np.int64))
+    index = VectorIndex.build(vectors)
+    index.save(tmp / "vectors.faiss")
+    manifest["vector_index"] = index.describe()
     LexicalIndex.build([c.text for c in chunks]).save(tmp / "lexical")
     # The manifest goes last: a folder without one is never taken for an index.
     (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -20,7 +20,7 @@ from rag.errors import HoidapError
 from rag.settings import MAX_QUESTION_CHARS, Settings
 
 if TYPE_CHECKING:
-    from rag.pipeline import Pipeline
+    from rag.pipeline import LivePipeline, Pipeline
     from rag.records import Answer, Citation, Document
 
 TITLE = "Hỏi đáp tài liệu"
@@ -31,7 +31,7 @@ EXAMPLES = (
     "Thành ủy Hà Nội ban hành Báo cáo số 17-BC/TU vào ngày nào?",
 )
 SEARCHING = "Đang tìm…"
-NO_INDEX = "Chưa có chỉ mục tài liệu. Chạy `hoidap index` rồi khởi động lại `hoidap serve`."
+NO_INDEX = "Chưa có chỉ mục tài liệu dùng được. Chạy `hoidap index`: `hoidap serve` tự nạp chỉ mục mới."
 FALLBACK_NOTICE = (
     "⚠️ **Chỉ mục được xây dựng bằng mô hình dự phòng tiếng Anh** ({model}), nên tìm kiếm tiếng Việt "
     "kém chính xác hơn. Để dùng mô hình đa ngôn ngữ: đặt biến môi trường "
@@ -208,7 +208,7 @@ def context_around(text: str, start: int, end: int, width: int = CONTEXT_CHARS) 
     return before.lstrip(), after.rstrip()
 
 
-def sources_html(answer: Answer, documents: dict[str, Document]) -> str:
+def sources_html(answer: Answer, documents: Mapping[str, Document]) -> str:
     """The sources panel: one card per citation, the quote highlighted inside its surrounding text."""
     if answer.refused or not answer.citations:
         return '<p class="hd-empty">Không có nguồn: tài liệu không chứa câu trả lời.</p>'
@@ -236,10 +236,17 @@ Outputs = tuple[Any, list[Any], str, str, str]  # textbox, chat history, topic, 
 
 
 class Chat:
-    """The chat page's event handlers, bound to one pipeline (None: no index loaded)."""
+    """The chat page's event handlers, bound to one pipeline (None: no index loaded) or a LivePipeline."""
 
-    def __init__(self, pipeline: Pipeline | None) -> None:
-        self.pipeline = pipeline
+    def __init__(self, pipeline: Pipeline | LivePipeline | None) -> None:
+        from rag.pipeline import LivePipeline
+
+        self.live = pipeline if isinstance(pipeline, LivePipeline) else LivePipeline.fixed(pipeline, NO_INDEX)
+
+    def banner(self) -> Any:
+        """The notice above the chat for the index loaded now (refreshed on every page load)."""
+        text = banner_text(self.live.get())
+        return gr.Markdown(text or "", visible=text is not None)
 
     def respond(self, message: str, history: list[Any] | None, topic: str) -> Iterator[Outputs]:
         """Stream one turn: the question and "Đang tìm…" at once, then the answer line by line, then sources."""
@@ -254,8 +261,9 @@ class Chat:
         ]
         yield "", list(history), topic, SOURCES_SEARCHING, ""
 
-        if self.pipeline is None:
-            history[-1] = {"role": "assistant", "content": NO_INDEX}
+        pipeline = self.live.get()
+        if pipeline is None:
+            history[-1] = {"role": "assistant", "content": f"{NO_INDEX} ({escape_markdown(self.live.problem)})"}
             yield "", list(history), topic, SOURCES_EMPTY, ""
             return
         if len(question) > MAX_QUESTION_CHARS:
@@ -267,7 +275,7 @@ class Chat:
             return
         asked, new_topic = retrieval_question(question, topic)
         try:
-            answer = self.pipeline.ask(asked)
+            answer = pipeline.ask(asked)
         except HoidapError as exc:
             history[-1] = {"role": "assistant", "content": f"Không trả lời được: {escape_markdown(str(exc))}"}
             yield "", list(history), topic, SOURCES_EMPTY, ""
@@ -280,7 +288,7 @@ class Chat:
                 yield "", list(history), new_topic, SOURCES_SEARCHING, ""
                 time.sleep(STREAM_DELAY_S)
         history[-1] = {"role": "assistant", "content": "\n".join(lines)}
-        yield "", list(history), new_topic, sources_html(answer, self.pipeline.index.documents), copy_text(answer)
+        yield "", list(history), new_topic, sources_html(answer, pipeline.index.documents), copy_text(answer)
 
     @staticmethod
     def clear() -> Outputs:
@@ -295,11 +303,19 @@ def fallback_notice(pipeline: Pipeline | None) -> str | None:
     return FALLBACK_NOTICE.format(model=pipeline.index.model)
 
 
-def build_app(pipeline: Pipeline | None, settings: Settings) -> gr.Blocks:
+def banner_text(pipeline: Pipeline | None) -> str | None:
+    """The notice above the chat: how to build an index, the fallback model warning, or None."""
+    if pipeline is None:
+        return f"⚠️ {NO_INDEX}"
+    return fallback_notice(pipeline)
+
+
+def build_app(pipeline: Pipeline | LivePipeline | None, settings: Settings) -> gr.Blocks:
     """The chat page as Gradio Blocks; mount it with THEME and CSS (see ui.server.create_app).
 
     Args:
-        pipeline: the loaded pipeline, or None to show how to build the index.
+        pipeline: the loaded pipeline, a LivePipeline that follows the index folder, or None
+            to show how to build the index.
         settings: the settings the server runs with.
     """
     chat = Chat(pipeline)
@@ -308,11 +324,8 @@ def build_app(pipeline: Pipeline | None, settings: Settings) -> gr.Blocks:
             f"# {TITLE}\nĐặt câu hỏi bằng tiếng Việt về các tài liệu đã lập chỉ mục; "
             "mỗi câu trả lời trích dẫn nguyên văn đoạn tài liệu nguồn."
         )
-        notice = fallback_notice(pipeline)
-        if pipeline is None:
-            gr.Markdown(f"⚠️ {NO_INDEX}", elem_id="hd-fallback")
-        elif notice:
-            gr.Markdown(notice, elem_id="hd-fallback")
+        notice = banner_text(chat.live.get())
+        banner = gr.Markdown(notice or "", elem_id="hd-fallback", visible=notice is not None)
         topic = gr.State("")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
@@ -361,4 +374,5 @@ def build_app(pipeline: Pipeline | None, settings: Settings) -> gr.Blocks:
         clear.click(chat.clear, outputs=outputs, queue=False)
         chatbot.clear(chat.clear, outputs=outputs, queue=False)  # the chat's own trash icon forgets the topic too
         copy.click(None, inputs=[copied], js=COPY_JS)
+        blocks.load(chat.banner, outputs=[banner], queue=False)
     return blocks

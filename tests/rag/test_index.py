@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import PACKAGED, ROOT
 
@@ -140,7 +141,15 @@ def test_missing_index_says_run_hoidap_index(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "damage",
-    ["truncate-faiss", "garbage-manifest", "missing-chunks", "foreign-folder", "wrong-counts", "bad-chunk-row"],
+    [
+        "truncate-faiss",
+        "garbage-manifest",
+        "missing-chunks",
+        "foreign-folder",
+        "wrong-counts",
+        "bad-chunk-row",
+        "edited-documents",
+    ],
 )
 def test_damaged_index_says_rebuild(index_dir: Path, tmp_path: Path, damage: str) -> None:
     folder = _copy_index(index_dir, tmp_path / "ix")
@@ -150,7 +159,7 @@ def test_damaged_index_says_rebuild(index_dir: Path, tmp_path: Path, damage: str
     elif damage == "garbage-manifest":
         (folder / "manifest.json").write_text("{not json", "utf-8")
     elif damage == "missing-chunks":
-        (folder / "chunks.jsonl").unlink()
+        (folder / "chunks.npy").unlink()
     elif damage == "foreign-folder":
         folder = tmp_path / "foreign"
         folder.mkdir()
@@ -159,8 +168,12 @@ def test_damaged_index_says_rebuild(index_dir: Path, tmp_path: Path, damage: str
         manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
         manifest["counts"]["chunks"] += 3
         (folder / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    elif damage == "bad-chunk-row":
+        table = np.load(folder / "chunks.npy")
+        table[3] = (99, 10, 5)  # no document 99, and an empty span
+        np.save(folder / "chunks.npy", table)
     else:
-        with (folder / "chunks.jsonl").open("a", encoding="utf-8") as f:
-            f.write('{"id": "x"}\n')
+        with (folder / "documents.jsonl").open("a", encoding="utf-8") as f:
+            f.write('{"doc": "x"}\n')
     with pytest.raises(IndexMissing, match="rebuild"):
         load_index(folder)
