@@ -199,11 +199,17 @@ def _default_model_available() -> bool:
     return isinstance(cached, str) or hub_reachable(timeout=1.0)
 
 
-def build_index(settings: Settings, log: Log = _stderr) -> BuildReport:
+def build_index(settings: Settings, log: Log = _stderr, encoder: Encoder | None = None) -> BuildReport:
     """Build or update the index of `settings.corpus_dir` at `settings.index_dir`.
 
     Unchanged documents keep their vectors; an unchanged corpus re-embeds nothing
     and does not even load the model.
+
+    Args:
+        settings: corpus, index folder, model and chunking.
+        log: where warnings and progress lines go.
+        encoder: an encoder already loaded (benchmarks); default: the model of the
+            settings, or of the existing index.
     """
     started = time.perf_counter()
     folder = settings.index_dir
@@ -219,7 +225,7 @@ def build_index(settings: Settings, log: Log = _stderr) -> BuildReport:
         old = None
     if old is not None and not _same_settings(old.manifest, settings):
         old = None
-    wanted = _wanted_model(old.manifest if old else None, settings)
+    wanted = encoder.name if encoder else _wanted_model(old.manifest if old else None, settings)
     if old is not None and old.fallback_model and wanted is None and _default_model_available():
         old = None  # the default model can now be had: rebuild with it
     if old is not None and wanted is not None and wanted != old.model:
@@ -238,17 +244,18 @@ def build_index(settings: Settings, log: Log = _stderr) -> BuildReport:
             fallback_model=old.fallback_model,
         )
 
-    encoder = _encoder_for(old, wanted, log)
+    encoder = encoder or _encoder_for(old, wanted, log)
     chunks = chunk_corpus(documents, settings.chunk_size, settings.chunk_overlap)
     by_doc = {d.doc: d for d in documents}
 
     # Reuse the vectors of documents whose text is unchanged (same chunks, same order).
+    # Their postings in the lexical index are reused too: `keep` maps old chunk ids to new ones.
     reusable: dict[str, np.ndarray] = {}
+    keep = np.full(len(old.chunks) if old is not None else 0, -1, dtype=np.int64)
     if old is not None:
-        old_vectors = old.vectors.vectors()
         for doc, sha in old.manifest["documents"].items():
             if hashes.get(doc) == sha:
-                reusable[doc] = old_vectors[old.chunks.ids_of(doc)]
+                reusable[doc] = old.chunks.ids_of(doc)
     vectors = np.zeros((len(chunks), encoder.dim), dtype=np.float32)
     todo: list[int] = []
     position: dict[str, int] = {}
@@ -256,10 +263,13 @@ def build_index(settings: Settings, log: Log = _stderr) -> BuildReport:
         kept = reusable.get(chunk.doc)
         i = position.get(chunk.doc, 0)
         if kept is not None and i < len(kept):
-            vectors[chunk.id] = kept[i]
+            keep[kept[i]] = chunk.id
         else:
             todo.append(chunk.id)
         position[chunk.doc] = i + 1
+    if old is not None and reusable:
+        moved = np.flatnonzero(keep >= 0)
+        vectors[keep[moved]] = old.vectors.vectors()[moved]
     if todo:
         log(f"hoidap: embedding {len(todo)} chunks with {encoder.name}")
         texts = [embedding_text(by_doc[chunks[i].doc], chunks[i]) for i in todo]
@@ -279,7 +289,10 @@ def build_index(settings: Settings, log: Log = _stderr) -> BuildReport:
         "counts": {"documents": len(documents), "chunks": len(chunks)},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    _write(folder, manifest, documents, chunks, vectors)
+    lexical = None
+    if old is not None and reusable:
+        lexical = old.lexical.update(keep, np.asarray(todo, dtype=np.int64), [chunks[i].text for i in todo])
+    _write(folder, manifest, documents, chunks, vectors, lexical)
     return BuildReport(
         documents=len(documents),
         chunks=len(chunks),
@@ -314,8 +327,12 @@ def _write(
     documents: list[Document],
     chunks: list[Chunk],
     vectors: np.ndarray,
+    lexical: LexicalIndex | None = None,
 ) -> None:
-    """Write a complete index next to `folder`, then swap it into place."""
+    """Write a complete index next to `folder`, then swap it into place.
+
+    `lexical` is the lexical index when it was updated from the old one; else it is built.
+    """
     from embeddings.vector_index import VectorIndex
     from rag.lexical import LexicalIndex
 
@@ -330,7 +347,7 @@ def _write(
     index = VectorIndex.build(vectors)
     index.save(tmp / "vectors.faiss")
     manifest["vector_index"] = index.describe()
-    LexicalIndex.build([c.text for c in chunks]).save(tmp / "lexical")
+    (lexical or LexicalIndex.build([c.text for c in chunks])).save(tmp / "lexical")
     # The manifest goes last: a folder without one is never taken for an index.
     (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
     _fsync_tree(tmp)

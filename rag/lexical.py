@@ -16,7 +16,7 @@ those postings up.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,80 +30,118 @@ BATCH = 4096  # chunks tokenized before their postings are packed into arrays
 
 
 class BM25:
-    """One BM25 index: vocabulary plus postings (chunk ids and weights) per term."""
+    """One BM25 index: vocabulary plus postings (chunk ids, term counts, weights) per term."""
 
-    def __init__(self, vocab: dict[str, int], indptr: np.ndarray, ids: np.ndarray, weights: np.ndarray, size: int):
-        self.vocab = vocab
+    def __init__(
+        self,
+        words: list[str],
+        indptr: np.ndarray,
+        ids: np.ndarray,
+        counts: np.ndarray,
+        weights: np.ndarray,
+        lengths: np.ndarray,
+    ) -> None:
+        self.words = words
+        self.vocab = {w: i for i, w in enumerate(words)}
         self.indptr = indptr
         self.ids = ids
+        self.counts = counts  # kept so that a re-index can reuse unchanged chunks' postings
         self.weights = weights
-        self.size = size
+        self.lengths = lengths
+        self.size = len(lengths)
 
     @classmethod
-    def build(cls, tokenized: Iterable[list[str]]) -> BM25:
-        """Index token lists; the i-th list is chunk id i."""
-        vocab: dict[str, int] = {}
-        term_parts: list[np.ndarray] = []
-        doc_parts: list[np.ndarray] = []
-        tf_parts: list[np.ndarray] = []
-        lengths: list[int] = []
-        pending: list[np.ndarray] = []
+    def update(cls, old: BM25 | None, keep: np.ndarray, new_ids: np.ndarray, tokenized: Iterable[list[str]]) -> BM25:
+        """A new index from the postings `old` has for kept chunks plus new token lists.
+
+        Args:
+            old: the previous index, or None.
+            keep: for each old chunk id, its new id, or -1 when it is gone.
+            new_ids: the ids of the new chunks, in the order of `tokenized`.
+            tokenized: token lists of the new chunks.
+        """
+        words = list(old.words) if old is not None else []
+        vocab = {w: i for i, w in enumerate(words)}
+        lengths = np.zeros(int((keep >= 0).sum()) + len(new_ids), dtype=np.int32)
+        term_parts: list[np.ndarray] = [np.zeros(0, np.int32)]
+        doc_parts: list[np.ndarray] = [np.zeros(0, np.int32)]
+        count_parts: list[np.ndarray] = [np.zeros(0, np.float32)]
+        if old is not None:
+            kept = np.flatnonzero(keep >= 0)
+            lengths[keep[kept]] = np.asarray(old.lengths)[kept]
+            moved = keep[np.asarray(old.ids)]
+            alive = moved >= 0
+            term_parts.append(np.repeat(np.arange(len(old.words), dtype=np.int32), np.diff(old.indptr))[alive])
+            doc_parts.append(moved[alive].astype(np.int32))
+            count_parts.append(np.asarray(old.counts)[alive])
+        pending: list[tuple[int, np.ndarray]] = []
 
         def pack() -> None:
-            for ids in pending:
-                doc = len(lengths)
-                lengths.append(len(ids))
+            for doc, ids in pending:
+                lengths[doc] = len(ids)
                 unique, counts = np.unique(ids, return_counts=True)
                 term_parts.append(unique)
                 doc_parts.append(np.full(len(unique), doc, dtype=np.int32))
-                tf_parts.append(counts.astype(np.float32))
+                count_parts.append(counts.astype(np.float32))
             pending.clear()
 
-        for tokens in tokenized:
-            pending.append(np.fromiter((vocab.setdefault(t, len(vocab)) for t in tokens), np.int32, len(tokens)))
+        for doc, tokens in zip(new_ids, tokenized, strict=True):
+            pending.append((int(doc), np.fromiter((vocab.setdefault(t, len(vocab)) for t in tokens), np.int32)))
             if len(pending) >= BATCH:
                 pack()
         pack()
+        words.extend(sorted(vocab, key=vocab.__getitem__)[len(words) :])
+        return cls._weighed(words, term_parts, doc_parts, count_parts, lengths)
+
+    @classmethod
+    def _weighed(
+        cls,
+        words: list[str],
+        term_parts: list[np.ndarray],
+        doc_parts: list[np.ndarray],
+        count_parts: list[np.ndarray],
+        lengths: np.ndarray,
+    ) -> BM25:
+        """Sort postings term-major and compute their BM25 weights (Lucene idf and length norm)."""
         size = len(lengths)
-        if not term_parts:
-            empty = np.zeros(0, dtype=np.int32)
-            return cls(vocab, np.zeros(len(vocab) + 1, dtype=np.int64), empty, empty.astype(np.float32), size)
         term = np.concatenate(term_parts)
         doc = np.concatenate(doc_parts)
-        tf = np.concatenate(tf_parts)
-        for parts in (term_parts, doc_parts, tf_parts):
-            parts.clear()  # the concatenated copies are all that is needed now
-        order = np.argsort(term, kind="stable")  # term-major; chunk ids stay ascending within a term
+        tf = np.concatenate(count_parts).astype(np.float32)
+        order = np.lexsort((doc, term))  # term-major, chunk ids ascending within a term
         term, doc, tf = term[order], doc[order], tf[order]
-        df = np.bincount(term, minlength=len(vocab))
-        indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+        df = np.bincount(term, minlength=len(words))
+        indptr = np.zeros(len(words) + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
-        length = np.asarray(lengths, dtype=np.float32)
-        norm = K1 * (1 - B + B * length / max(float(length.mean()), 1.0))
+        norm = K1 * (1 - B + B * lengths / max(float(lengths.mean()) if size else 1.0, 1.0))
         idf = np.log(1.0 + (size - df + 0.5) / (df + 0.5)).astype(np.float32)
         weights = (idf[term] * tf * (K1 + 1) / (tf + norm[doc])).astype(np.float32)
-        return cls(vocab, indptr, doc, weights, size)
+        return cls(words, indptr, doc, tf, weights, lengths)
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        np.save(folder / "indptr.npy", self.indptr)
-        np.save(folder / "ids.npy", self.ids)
-        np.save(folder / "weights.npy", self.weights)
-        words = sorted(self.vocab, key=self.vocab.__getitem__)
-        (folder / "vocab.json").write_text(json.dumps(words, ensure_ascii=False), encoding="utf-8")
+        for name in ("indptr", "ids", "counts", "weights", "lengths"):
+            np.save(folder / f"{name}.npy", getattr(self, name))
+        (folder / "vocab.json").write_text(json.dumps(self.words, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path, size: int) -> BM25:
         """Read what `save` wrote; the postings stay on disk, memory-mapped."""
         words = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
-        indptr = np.load(folder / "indptr.npy", mmap_mode="r")
-        ids = np.load(folder / "ids.npy", mmap_mode="r")
-        weights = np.load(folder / "weights.npy", mmap_mode="r")
-        if len(indptr) != len(words) + 1 or len(ids) != len(weights) or int(indptr[-1]) != len(ids):
+        arrays = {
+            name: np.load(folder / f"{name}.npy", mmap_mode="r")
+            for name in ("indptr", "ids", "counts", "weights", "lengths")
+        }
+        indptr, ids = arrays["indptr"], arrays["ids"]
+        if (
+            not isinstance(words, list)
+            or len(indptr) != len(words) + 1
+            or int(indptr[-1]) != len(ids)
+            or len(arrays["weights"]) != len(ids)
+            or len(arrays["counts"]) != len(ids)
+            or len(arrays["lengths"]) != size
+        ):
             raise ValueError(f"the lexical index in {folder} is inconsistent")
-        if len(ids) and int(ids.max(initial=0)) >= size:
-            raise ValueError(f"the lexical index in {folder} names chunks the index does not have")
-        return cls({w: i for i, w in enumerate(words)}, indptr, ids, weights, size)
+        return cls(words, indptr, ids, arrays["counts"], arrays["weights"], arrays["lengths"])
 
     def add_scores(self, out: np.ndarray, query: Iterable[str], scale: float = 1.0) -> None:
         """Add the BM25 score of every chunk for the query terms into `out`."""
@@ -132,12 +170,22 @@ class LexicalIndex:
         self.size = size
 
     @classmethod
-    def build(cls, texts: Iterable[str] | list[str]) -> LexicalIndex:
+    def build(cls, texts: Sequence[str]) -> LexicalIndex:
         """Index `texts`; row i is chunk id i."""
-        texts = list(texts)
-        marked = BM25.build(terms(t) for t in texts)
-        folded = BM25.build(terms(t, folded=True) for t in texts)
+        nothing, ids = np.zeros(0, dtype=np.int64), np.arange(len(texts))
+        marked = BM25.update(None, nothing, ids, (terms(t) for t in texts))
+        folded = BM25.update(None, nothing, ids, (terms(t, folded=True) for t in texts))
         return cls(marked, folded, len(texts))
+
+    def update(self, keep: np.ndarray, new_ids: np.ndarray, texts: Sequence[str]) -> LexicalIndex:
+        """A new index: this one's kept chunks renumbered by `keep`, plus `texts` as chunks `new_ids`.
+
+        Only the new texts are tokenized, so re-indexing one changed document of
+        thousands costs about as much as indexing that document.
+        """
+        marked = BM25.update(self.marked, keep, new_ids, (terms(t) for t in texts))
+        folded = BM25.update(self.folded, keep, new_ids, (terms(t, folded=True) for t in texts))
+        return LexicalIndex(marked, folded, marked.size)
 
     def save(self, folder: Path) -> None:
         """Write both indexes as .npy and .json files (no pickle)."""
@@ -173,7 +221,7 @@ class LexicalIndex:
 
     def has(self, term: str, *, folded: bool = False) -> bool:
         """True when some chunk contains `term`."""
-        return term in (self.folded if folded else self.marked).vocab
+        return (self.folded if folded else self.marked).df(term) > 0  # a removed document's words have none
 
     def idf(self, term: str, *, folded: bool = False) -> float:
         """Inverse document frequency of a term; a term no chunk has gets the highest."""

@@ -16,8 +16,10 @@ from conftest import PACKAGED, ROOT
 
 from rag.errors import IndexMissing
 from rag.index import build_index, load_index
+from rag.lexical import LexicalIndex
 from rag.pipeline import Pipeline
 from rag.settings import Settings
+from rag.text import key
 
 QUIET = lambda _m: None  # noqa: E731
 
@@ -75,6 +77,11 @@ def test_changed_added_and_removed_documents(corpus_copy: Path, tmp_path: Path) 
     assert second.embedded == n_changed
     assert second.reused == second.chunks - n_changed > 0
     assert second.chunks < first.chunks + n_changed
+    # The lexical index, updated in place of the kept chunks, scores as a fresh build would.
+    fresh = LexicalIndex.build([c.text for c in index.chunks])
+    for question in ("4 mục tiêu năm 2021 là gì?", "sinh hoat chi bo", "Đảng bộ quận Đống Đa"):
+        assert np.allclose(index.lexical.scores(question), fresh.scores(question), atol=1e-5)
+    assert not index.lexical.has(key("Dũng"))  # only the removed document named him
 
 
 def _big_corpus(folder: Path) -> None:
