@@ -24,7 +24,7 @@ TRAIN_PER_LIST = 40  # training vectors per cluster (k-means on a sample, not on
 def ivf_shape(n: int) -> tuple[int, int]:
     """(clusters, clusters searched) for n vectors."""
     nlist = max(16, int(2 * math.sqrt(n)))
-    return nlist, max(8, nlist // 24)
+    return nlist, max(16, nlist // 10)  # bench: recall@10 about 0.96 at 100k and 0.98 at 1M
 
 
 class VectorIndex:

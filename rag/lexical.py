@@ -107,7 +107,9 @@ class BM25:
         term = np.concatenate(term_parts)
         doc = np.concatenate(doc_parts)
         tf = np.concatenate(count_parts).astype(np.float32)
-        order = np.lexsort((doc, term))  # term-major, chunk ids ascending within a term
+        # Term-major; the order of chunks within a term does not matter to scoring, and a
+        # stable sort on the term alone is a fast radix sort.
+        order = np.argsort(term, kind="stable")
         term, doc, tf = term[order], doc[order], tf[order]
         df = np.bincount(term, minlength=len(words))
         indptr = np.zeros(len(words) + 1, dtype=np.int64)

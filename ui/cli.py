@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -147,6 +148,33 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scales(value: str) -> tuple[int, ...]:
+    try:
+        scales = tuple(int(v.replace("_", "")) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a list of chunk counts, e.g. 1000,10000") from None
+    if not scales or min(scales) < 100:
+        raise argparse.ArgumentTypeError("give chunk counts of at least 100, e.g. 1000,10000")
+    return scales
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from bench.run import SCALES, run, temporary_work
+
+    work = args.work or temporary_work()
+    if args.work and args.work.exists() and any(args.work.iterdir()):
+        raise HoidapError(f"the work folder {args.work} is not empty; name a new or empty folder")
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        run(args.scales or SCALES, work, _settings(args), args.json)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        print(f"wrote {args.json}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hoidap",
@@ -183,6 +211,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", action="store_true", help="also run dense, lexical and the plain baseline")
     p.add_argument("--k", type=int, help="passages per answer (default 5)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("bench", help="measure speed, memory and size from 1k to 1M chunks (takes a while)")
+    p.add_argument("--scales", type=_scales, help="chunk counts (default 1000,10000,100000,1000000)")
+    p.add_argument("--json", type=Path, metavar="OUT", help="write the figures as JSON")
+    p.add_argument("--corpus", type=Path, help="corpus whose sentences make the synthetic documents")
+    p.add_argument("--work", type=Path, help="folder for the synthetic corpora and indexes (default: a temp folder)")
+    p.add_argument("--keep", action="store_true", help="keep the work folder")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 
