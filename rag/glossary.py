@@ -134,12 +134,21 @@ GLOSSARY: dict[str, str] = {
     "registered": "đăng ký",
     "organise": "tổ chức",
     "organize": "tổ chức",
+    # Question words, so that the answerer knows what kind of answer is wanted.
+    "how many": "bao nhiêu",
+    "how much": "bao nhiêu",
+    "what percentage": "tỷ lệ bao nhiêu phần trăm",
+    "what share": "tỷ lệ bao nhiêu phần trăm",
+    "when": "khi nào",
+    "what date": "ngày nào",
+    "who": "ai",
     "four": "4",
     "three": "3",
     "two": "2",
     "five": "5",
     "ten": "10",
 }
+_LEADS = ("bao nhiêu", "phần trăm", "khi nào", "ngày nào")
 _PATTERN = re.compile(
     r"\b(" + "|".join(re.escape(k) for k in sorted(GLOSSARY, key=len, reverse=True)) + r")\b"
 )
@@ -177,4 +186,9 @@ def expand(question: str) -> str:
         or has_diacritics(w)
         or (w[:1].isupper() and w.lower() in rest and w.lower() not in _ENGLISH)
     ]
-    return " ".join(found + kept)
+    # Terms are separate clauses, so that no word pair spans two of them ("mục tiêu, Thành ủy"),
+    # except that a question word leads its term ("bao nhiêu mục tiêu").
+    out = ""
+    for term in found + kept:
+        out += term if not out else (" " if out.endswith(_LEADS) else ", ") + term
+    return out
