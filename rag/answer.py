@@ -30,9 +30,10 @@ MAX_SAY = 600  # longest stretch of a sentence said at once; longer ones are cut
 MAX_ITEMS = 12
 STRONG_SUPPORT = 0.8  # coverage that outweighs a question word the corpus never uses
 BIGRAM_WEIGHT = 0.7
-RANK_WEIGHT = 0.3
+RANK_WEIGHT = 0.3  # weight of the fused retrieval score when reranking passages
 CONTEXT_WEIGHT = 0.5  # a question word found only in the sentences just before counts this much
-CONTEXT_SENTENCES = 2  # weight of the fused retrieval score when reranking passages
+CONTEXT_SENTENCES = 2  # how many sentences before, within the paragraph, give that context
+CACHED_DOCUMENTS = 1024  # documents whose sentence splits are kept
 
 _NUMBER_WORDS = {
     "một": 1, "hai": 2, "ba": 3, "bốn": 4, "tư": 4, "năm": 5, "sáu": 6, "bảy": 7, "tám": 8,
@@ -174,20 +175,24 @@ class Answerer:
 
     def __init__(self, index: Index) -> None:
         self.index = index
-        self._sentences: dict[str, list[Span]] = {}
-        self._starts: dict[str, list[int]] = {}
+        self._sentences: dict[str, tuple[list[Span], list[int]]] = {}  # spans and their starts
         self._terms: dict[tuple[str, int, int, bool], frozenset[str]] = {}
 
     def sentences_of(self, doc: str) -> list[Span]:
-        if doc not in self._sentences:
-            self._sentences[doc] = sentences(self.index.documents[doc])
-            self._starts[doc] = [s.start for s in self._sentences[doc]]
-        return self._sentences[doc]
+        return self._split(doc)[0]
+
+    def _split(self, doc: str) -> tuple[list[Span], list[int]]:
+        found = self._sentences.get(doc)
+        if found is None:
+            if len(self._sentences) >= CACHED_DOCUMENTS:
+                self._sentences.clear()  # a long-running server over a large archive stays bounded
+            spans = sentences(self.index.documents[doc])
+            found = self._sentences[doc] = (spans, [s.start for s in spans])
+        return found
 
     def _position(self, span: Span) -> int:
         """Index of the sentence of its document that holds the start of `span`."""
-        self.sentences_of(span.doc)
-        return max(bisect.bisect_right(self._starts[span.doc], span.start) - 1, 0)
+        return max(bisect.bisect_right(self._split(span.doc)[1], span.start) - 1, 0)
 
     def text(self, span: Span) -> str:
         return self.index.documents[span.doc].text[span.start : span.end]
