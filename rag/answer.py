@@ -63,6 +63,12 @@ _QUANTITY = re.compile(r"(?<![\w\-/])\d[\d.,/]*%?(?![\w\-])")
 _DATE = re.compile(r"\b\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?\b|\bngày\b|\btháng\b")
 _NAME = re.compile(r"(?:[A-ZÀ-ỸĐ][a-zà-ỹđ]+\s){2,}[A-ZÀ-ỸĐ][a-zà-ỹđ]+")
 _PERCENT_WORDS = ("phần", "trăm", "tỷ", "tỉ", "lệ")
+_DAY = re.compile(r"\d{1,2}/\d{1,2}(?:/\d{2,4})?")
+_YEAR = re.compile(r"(?:19|20)\d\d")
+# Levels of government, matched on unaccented lower-case text; a committee names its level.
+# Levels of government in canonical keys ("quận" is quân5; "cơ quan" is not a level).
+_LEVEL = re.compile(r"(?<!\w)(thanh2 phô1|tp|thanh2 uy3|quân5|huyên5|tinh3|phương2)(?!\w)")
+_LEVEL_OF = {"tp": "thanh2 phô1", "thanh2 uy3": "thanh2 phô1"}
 _ABBREVIATIONS = frozenset({"tp", "ts", "ths", "pgs", "gs", "bs", "ks", "th", "st", "ông", "bà"})
 
 
@@ -170,6 +176,24 @@ def analyze(question: str, index: Index, folded: bool | None = None) -> Question
     )
 
 
+def has_amount(said: str) -> bool:
+    """Whether a sentence holds a number that is not a date or a year."""
+    for m in _QUANTITY.finditer(said):
+        number = m.group().rstrip(".,/")
+        if _DAY.fullmatch(number) or (_YEAR.fullmatch(number) and not number.endswith("%")):
+            continue
+        return True
+    return False
+
+
+def levels(text: str) -> frozenset[str]:
+    """The administrative levels a text names: "thành phố" (or TP, Thành ủy), "quận", "huyện", …"""
+    found = set()
+    for m in _LEVEL.finditer(canonical(text)):
+        found.add(_LEVEL_OF.get(m.group(1), m.group(1)))
+    return frozenset(found)
+
+
 class Answerer:
     """Builds extractive answers from an index; caches sentence splits per document."""
 
@@ -219,18 +243,20 @@ class Answerer:
             self._terms[key] = found
         return found
 
-    def context_terms(self, span: Span, folded: bool) -> frozenset[str]:
-        """Terms of the sentences just before `span` in its paragraph (who "Cùng đó, …" is about)."""
+    def context(self, span: Span) -> list[Span]:
+        """The sentences just before `span` in its paragraph (who "Cùng đó, …" is about)."""
         spans = self.sentences_of(span.doc)
         text = self.index.documents[span.doc].text
-        out: set[str] = set()
+        out = []
         i = self._position(span)
         for j in range(i - 1, max(i - 1 - CONTEXT_SENTENCES, -1), -1):
-            before = spans[j]
-            if "\n" in text[before.end : span.start]:
+            if "\n" in text[spans[j].end : span.start]:
                 break
-            out |= self.terms_of(before, folded)
-        return frozenset(out)
+            out.append(spans[j])
+        return out
+
+    def context_terms(self, span: Span, folded: bool) -> frozenset[str]:
+        return frozenset().union(*(self.terms_of(before, folded) for before in self.context(span)))
 
     def score(self, q: Question, span: Span, rank: int) -> float:
         """Coverage plus what the kind of question wants, plus a little for passage rank."""
@@ -313,8 +339,17 @@ class Answerer:
         # the corpus does not hold, unless the sentence covers nearly all the rest.
         if q.unseen and coverage < STRONG_SUPPORT:
             return False
-        # "Bao nhiêu phần trăm?" is answered by a sentence that has a percentage.
-        return q.counted != "%" or "%" in self.text(span)
+        said = self.text(span)
+        # "Bao nhiêu …?" is answered by an amount, not by a date or a year ("Sáng 15/1/2021 …");
+        # "bao nhiêu phần trăm?" by a percentage.
+        if q.counted == "%":
+            return "%" in said
+        if q.kind == "count" and q.count is None and not has_amount(said):
+            return False
+        # A city figure does not answer a district question, nor the other way round.
+        asked = levels(q.text)
+        found = levels(" ".join([said, *map(self.text, self.context(span))]))
+        return not (asked and found and not asked & found)
 
     @staticmethod
     def counts(q: Question, said: str) -> bool:

@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from rag.answer import REFUSAL
+from rag.answer import REFUSAL, has_amount, levels
 from rag.errors import BadQuestion
 from rag.pipeline import answer_json
 
@@ -102,3 +102,20 @@ def test_every_retrieval_mode_answers(pipeline, mode: str) -> None:  # type: ign
     data = answer_json(pipeline.ask("Nghị quyết số 15-NQ/TU về gì?", mode=mode))
     check_invariants(pipeline, data)
     assert data["passages"]
+
+
+def test_a_district_figure_does_not_answer_a_city_question(pipeline) -> None:  # type: ignore[no-untyped-def]
+    city = pipeline.ask("Tổng thu ngân sách của thành phố Hà Nội năm 2020 là bao nhiêu tỷ đồng?")
+    assert city.refused
+    district = answer_json(pipeline.ask("Thu ngân sách trên địa bàn quận Đống Đa năm 2020 đạt bao nhiêu tỷ đồng?"))
+    assert not district["refused"] and "11.085,046 tỷ đồng" in district["answer"]
+    check_invariants(pipeline, district)
+
+
+def test_amounts_and_levels_of_government() -> None:
+    assert not has_amount("Sáng nay (15/1/2021), Đảng bộ quận tổ chức Hội nghị Tổng kết năm 2020.")
+    assert has_amount("đã củng cố được 193/226 tổ chức cơ sở đảng, đạt 85,39%")
+    assert has_amount("tặng giấy khen 140 đảng viên")
+    assert levels("Ước thu ngân sách trên địa bàn quận") == levels("Quận uỷ Đống Đa")
+    assert levels("Thành ủy Hà Nội") == levels("thành phố") == levels("TP Hà Nội")
+    assert levels("các cơ quan quan tâm") == frozenset()
