@@ -8,6 +8,7 @@ repetition, broken encoding), never at these particular files' lines.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
 from collections import Counter
@@ -20,6 +21,9 @@ from rag.records import Document
 from rag.text import nfc
 
 SUFFIXES = (".txt", ".md")
+# One document is read whole into memory, and again for every index build; a bigger file is
+# skipped with a warning (a long book is about 2 MB of text).
+MAX_FILE_BYTES = 20 * 1024 * 1024
 MIN_WORDS = 20  # a paragraph of article prose; captions, bylines and menus are shorter
 MIN_LIST_ITEM_WORDS = 4
 
@@ -35,6 +39,10 @@ _MOJIBAKE = re.compile(r"\ufffd|[^\W\d_]\?[^\W\d_]")
 _DATE_DMY = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
 _DATE_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _TITLE_DATE = re.compile(r"\s*\([^()]*\d{1,2}/\d{1,2}/\d{4}[^()]*\)\s*$")
+# Letters only Vietnamese writes (đ, and vowels with a tone mark or a dot below): a text decoded with
+# the wrong code page has few of them.
+_VIETNAMESE_LETTER = re.compile(r"[đĐ\u1ea0-\u1ef9]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 _AGENCY = re.compile(r"^(?:\(([A-ZĐ][A-ZĐ0-9]{1,7})\)|([A-ZĐ][A-ZĐ0-9]{1,7})\s*[-–—])")
 
 
@@ -145,19 +153,64 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     )
 
 
-def read_text(path: Path) -> str:
-    """Decode a corpus file as UTF-8 text, or raise ValueError saying why not."""
-    data = path.read_bytes()
-    if not data.strip():
-        raise ValueError("is empty")
-    if b"\x00" in data[:8192]:
+def looks_vietnamese(text: str) -> bool:
+    """True for NFC text without control characters where at least one word in ten is Vietnamese."""
+    words = _WORD.findall(text)
+    marked = sum(1 for w in words if _VIETNAMESE_LETTER.search(w))
+    return bool(words) and marked * 10 >= len(words) and not _CONTROL.search(text)
+
+
+def decode(data: bytes) -> str:
+    """The text of a corpus file's bytes, or raise ValueError saying why not.
+
+    UTF-8 (with or without BOM), UTF-16 with a BOM, or Windows-1258 when the
+    result reads as Vietnamese (its tone marks are combining characters:
+    `parse` composes them to NFC).
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"is not valid UTF-16 (byte {exc.start}); re-save it as UTF-8") from None
+    elif b"\x00" in data[:8192]:
         raise ValueError("looks binary (NUL bytes)")
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            text = _decode_cp1258(data, exc.start)
+    if not text.strip():
+        raise ValueError("is empty")
+    return text
+
+
+def _decode_cp1258(data: bytes, bad_byte: int) -> str:
+    lenient = data.decode("utf-8", errors="replace")
+    invalid = lenient.count("\ufffd")
+    if sum(1 for ch in lenient if ord(ch) > 127) - invalid > invalid:
+        # Mostly well-formed UTF-8 with a few broken bytes: a damaged file, not another code page.
+        raise ValueError(f"is not valid UTF-8 (byte {bad_byte} is broken); repair it or re-save it as UTF-8")
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
+        text = nfc(data.decode("cp1258"))
+    except UnicodeDecodeError:
+        text = ""
+    if not looks_vietnamese(text):
         raise ValueError(
-            f"is not UTF-8 (byte {exc.start}); convert it, e.g. iconv -f CP1258 -t UTF-8"
-        ) from None
+            f"is not UTF-8 (byte {bad_byte}) and does not read as Vietnamese in Windows-1258; "
+            "convert it to UTF-8, e.g. iconv -f CP1252 -t UTF-8"
+        )
+    return text
+
+
+def read_text(path: Path) -> str:
+    """Read a corpus file as text (see `decode`), or raise ValueError saying why not."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ValueError(
+            f"is {size / 2**20:.0f} MB, over the {MAX_FILE_BYTES // 2**20} MB limit for one document; "
+            "split it into smaller files, e.g. split -C 10M --additional-suffix=.txt FILE part-"
+        )
+    return decode(path.read_bytes())
 
 
 def load_corpus(corpus_dir: Path, warn: list[str]) -> list[Document]:

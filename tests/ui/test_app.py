@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -9,10 +10,11 @@ import gradio as gr
 import pytest
 from conftest import CORPUS
 
-from rag.pipeline import Pipeline
+from rag.pipeline import LivePipeline, Pipeline
 from rag.settings import Settings
 from ui.app import (
     EXAMPLES,
+    NO_INDEX,
     SEARCHING,
     Chat,
     answer_markdown,
@@ -42,6 +44,16 @@ def test_build_app_without_an_index_says_how_to_build_one() -> None:
     assert "hoidap index" in str(blocks.get_config_file())
     turns = list(Chat(None).respond(QUESTION, [], ""))
     assert "hoidap index" in turns[-1][1][-1]["content"]
+
+
+def test_the_page_follows_an_index_that_appears(index_dir: Path, tmp_path: Path) -> None:
+    live = LivePipeline(Settings(corpus_dir=CORPUS, index_dir=tmp_path / "ix"), interval_s=0)
+    chat = Chat(live)
+    assert NO_INDEX in chat.banner().value
+    assert "hoidap index" in list(chat.respond(QUESTION, [], ""))[-1][1][-1]["content"]
+    shutil.copytree(index_dir, tmp_path / "ix")
+    assert NO_INDEX not in chat.banner().value  # what the page shows when next loaded
+    assert "Thứ nhất" in list(chat.respond(QUESTION, [], ""))[-1][1][-1]["content"]
 
 
 def test_respond_streams_searching_then_the_answer_and_its_sources(pipeline: Pipeline) -> None:

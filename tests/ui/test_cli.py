@@ -8,16 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, ROOT, run_cli
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
-    assert result.returncode == 2, result.stderr
-    message = result.stderr.strip()
-    assert message.startswith("hoidap: error:") and "\n" not in message, message
-    assert "Traceback" not in result.stderr
-    for word in words:
-        assert word in message
+from conftest import CORPUS, ROOT, assert_one_line_error, run_cli
 
 
 def test_help_is_instant_and_imports_nothing_heavy() -> None:
