@@ -10,6 +10,7 @@ or Ctrl-C leaves the previous index whole.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -38,6 +39,7 @@ FORMAT_VERSION = 2  # 2: chunk table as .npy, documents read on demand, own BM25
 # Bump when cleaning, chunking or embedding input changes: old vectors are then not reused.
 PIPELINE_VERSION = 1
 MANIFEST = "manifest.json"
+SWAP_WAIT_S = 2.0  # how long a reader waits for a build's swap before taking it for a crash
 FILES = ("vectors.faiss", "documents.jsonl", "documents.offsets.npy", "chunks.npy", "lexical")
 
 Log = Callable[[str], None]
@@ -110,10 +112,19 @@ def _previous(folder: Path) -> Path:
 
 
 def _recover(folder: Path) -> None:
-    """Finish a swap that a crash interrupted between its two renames."""
+    """Finish a swap that a crash interrupted between its two renames.
+
+    A build running now is between those renames for a moment only: wait that
+    moment out rather than undo its swap.
+    """
     previous = _previous(folder)
-    if not folder.exists() and previous.is_dir():
-        previous.rename(folder)
+    deadline = time.monotonic() + SWAP_WAIT_S
+    while not folder.exists() and previous.is_dir():
+        if time.monotonic() >= deadline:
+            with contextlib.suppress(OSError):  # another process recovered it, or the build finished
+                previous.rename(folder)
+            return
+        time.sleep(0.05)
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:

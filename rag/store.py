@@ -11,6 +11,7 @@ a chunk's text is sliced from its document.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
@@ -66,9 +67,11 @@ class DocumentStore(Mapping[str, Document]):
     def __init__(self, folder: Path, names: list[str]) -> None:
         self.names = names
         self.number = {name: i for i, name in enumerate(names)}
-        self._path = folder / "documents.jsonl"
+        # Held open: after a rebuild swaps the folder, this index still reads its own file.
+        self._file = (folder / "documents.jsonl").open("rb")
         self._offsets = np.load(folder / "documents.offsets.npy", mmap_mode="r")
-        if len(self._offsets) != len(names) + 1 or int(self._offsets[-1]) != self._path.stat().st_size:
+        if len(self._offsets) != len(names) + 1 or int(self._offsets[-1]) != os.fstat(self._file.fileno()).st_size:
+            self._file.close()
             raise ValueError("documents.offsets.npy does not match documents.jsonl")
         self._cache: OrderedDict[str, Document] = OrderedDict()
         self._lock = threading.Lock()
@@ -81,9 +84,7 @@ class DocumentStore(Mapping[str, Document]):
                 return found
         i = self.number[doc]  # KeyError for a name the index does not have
         a, b = int(self._offsets[i]), int(self._offsets[i + 1])
-        with self._path.open("rb") as f:
-            f.seek(a)
-            row = json.loads(f.read(b - a))
+        row = json.loads(os.pread(self._file.fileno(), b - a, a))  # no shared file position
         if row.get("doc") != doc:
             raise ValueError(f"documents.jsonl line {i + 1} is {row.get('doc')!r}, expected {doc!r}")
         document = document_from_json(row)

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 from conftest import assert_one_line_error, run_cli
 
 from rag.index import MANIFEST, build_index, load_index
@@ -89,11 +88,6 @@ def test_serve_picks_up_a_new_then_rebuilt_index(
     assert "still answering with the index loaded before" in server.errors
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rag/store.py DocumentStore reopens documents.jsonl by path for every read, so an index opened "
-    "before a rebuild reads the new file at its old offsets; it should keep its own file open (os.pread)",
-)
 def test_an_open_index_reads_its_own_documents_after_a_rebuild(
     index_dir: Path, corpus_copy: Path, tmp_path: Path
 ) -> None:
