@@ -18,7 +18,7 @@ FLOORS = {
     "hit@5": 0.95,
     "mrr": 0.88,
     "key_fact_recall": 0.86,
-    "refusal_accuracy": 0.78,
+    "refusal_accuracy": 0.85,
     "citation_support": 0.80,
 }
 CEILINGS = {"false_refusal_rate": 0.06}
