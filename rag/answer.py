@@ -148,7 +148,7 @@ def analyze(question: str, index: Index, folded: bool | None = None) -> Question
         folded = not has_diacritics(text)
     weights: dict[str, float] = {}
     unseen: list[str] = []
-    for term in content_terms(text, folded=folded):
+    for term in content_terms(text, folded=folded, phrase=lambda t: index.lexical.is_phrase(t, folded=folded)):
         weight = index.lexical.idf(term, folded=folded)
         weights[term] = weight * (BIGRAM_WEIGHT if "_" in term else 1.0)
         if "_" not in term and not any(ch.isdigit() for ch in term) and not index.lexical.has(term, folded=folded):

@@ -24,6 +24,7 @@ import numpy as np
 from rag.text import content_terms, has_diacritics, terms
 
 FOLDED_WEIGHT = 0.3  # weight of the unaccented match when the question has marks
+PHRASE_MIN_IDF = 2.0  # a pair of question words counts as a phrase only if at most about 1 chunk in 8 has it
 K1 = 1.5
 B = 0.75
 BATCH = 4096  # chunks tokenized before their postings are packed into arrays
@@ -200,9 +201,9 @@ class LexicalIndex:
     def scores(self, question: str) -> np.ndarray:
         """BM25 score of every chunk for `question` (zeros when nothing matches)."""
         out = np.zeros(self.size, dtype=np.float32)
-        folded_terms = content_terms(question, folded=True)
+        folded_terms = content_terms(question, folded=True, phrase=lambda t: self.is_phrase(t, folded=True))
         if has_diacritics(question):
-            self.marked.add_scores(out, content_terms(question))
+            self.marked.add_scores(out, content_terms(question, phrase=self.is_phrase))
             self.folded.add_scores(out, folded_terms, FOLDED_WEIGHT)
         else:
             self.folded.add_scores(out, folded_terms)
@@ -222,6 +223,10 @@ class LexicalIndex:
     def has(self, term: str, *, folded: bool = False) -> bool:
         """True when some chunk contains `term`."""
         return (self.folded if folded else self.marked).df(term) > 0  # a removed document's words have none
+
+    def is_phrase(self, pair: str, folded: bool = False) -> bool:
+        """Whether the documents use a word pair, and not everywhere ("không khí", not "của các")."""
+        return self.has(pair, folded=folded) and self.idf(pair, folded=folded) >= PHRASE_MIN_IDF
 
     def idf(self, term: str, *, folded: bool = False) -> float:
         """Inverse document frequency of a term; a term no chunk has gets the highest."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from itertools import pairwise
 
 # The five tone marks as combining characters, and the digit written for each.
@@ -109,16 +110,24 @@ QUESTION_WORDS = frozenset(key(w) for w in _QUESTION_WORDS_RAW.split()) | frozen
 )
 
 
-def content_terms(question: str, *, folded: bool = False) -> list[str]:
-    """Terms of a question without its question words (unigrams and bigrams)."""
+def content_terms(question: str, *, folded: bool = False, phrase: Callable[[str], bool] | None = None) -> list[str]:
+    """Terms of a question without its question words (unigrams and bigrams).
+
+    Args:
+        question: the question.
+        folded: use unaccented keys.
+        phrase: says whether the documents use a word pair; two question words that
+            form such a pair are content ("không khí", the atmosphere), not a question.
+    """
     to_key = fold if folded else key
     out: list[str] = []
     for clause in words(nfc(question)):
         keys = [to_key(w) for w in clause]
         out.extend(k for k in keys if k not in QUESTION_WORDS)
-        out.extend(
-            f"{a}_{b}"
-            for a, b in pairwise(keys)
-            if a not in QUESTION_WORDS and b not in QUESTION_WORDS
-        )
+        for a, b in pairwise(keys):
+            pair = f"{a}_{b}"
+            if (a not in QUESTION_WORDS and b not in QUESTION_WORDS) or (
+                phrase is not None and a in QUESTION_WORDS and b in QUESTION_WORDS and phrase(pair)
+            ):
+                out.append(pair)
     return out

@@ -119,3 +119,10 @@ def test_amounts_and_levels_of_government() -> None:
     assert levels("Ước thu ngân sách trên địa bàn quận") == levels("Quận uỷ Đống Đa")
     assert levels("Thành ủy Hà Nội") == levels("thành phố") == levels("TP Hà Nội")
     assert levels("các cơ quan quan tâm") == frozenset()
+
+
+def test_a_noun_made_of_question_words_is_searched_for(pipeline) -> None:  # type: ignore[no-untyped-def]
+    # "không khí" (the atmosphere) is two words that usually ask a question ("không", "khi").
+    data = answer_json(pipeline.ask("khong khi hoi nghi kiem diem cua Ban Thuong vu Thanh uy nam 2022 the nao"))
+    assert "cởi mở, dân chủ, trung thực" in data["answer"]
+    check_invariants(pipeline, data)

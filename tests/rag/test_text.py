@@ -38,3 +38,10 @@ def test_question_words_are_not_content() -> None:
     assert key("gì") not in found and key("là") not in found
     assert f"{key('mục')}_{key('tiêu')}" in found
     assert not any(key("là") in t.split("_") for t in found)
+
+
+def test_question_words_that_the_documents_use_as_a_phrase_are_content() -> None:
+    question = "khong khi hoi nghi the nao"
+    assert "khong_khi" not in content_terms(question, folded=True)
+    assert "khong_khi" in content_terms(question, folded=True, phrase={"khong_khi"}.__contains__)
+    assert "the_nao" not in content_terms(question, folded=True, phrase={"khong_khi"}.__contains__)
