@@ -138,7 +138,7 @@ def analyze(question: str, index: Index, folded: bool | None = None) -> Question
     lower = text.lower()
     kind = next((name for name, pattern in _KINDS if re.search(pattern, lower)), "fact")
     count = None
-    m = re.search(r"\b(\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")\s+(?!năm\b|nam\b)[^\W\d_]", lower)
+    m = re.search(r"(?<![\w\-/])(\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")\s+(?!năm\b|nam\b)[^\W\d_]", lower)
     if m:
         word = m.group(1)
         count = int(word) if word.isdigit() else _NUMBER_WORDS[word]
@@ -200,6 +200,7 @@ class Answerer:
     def __init__(self, index: Index) -> None:
         self.index = index
         self._sentences: dict[str, tuple[list[Span], list[int]]] = {}  # spans and their starts
+        self._titles: dict[tuple[str, bool], frozenset[str]] = {}
         self._terms: dict[tuple[str, int, int, bool], frozenset[str]] = {}
 
     def sentences_of(self, doc: str) -> list[Span]:
@@ -256,7 +257,14 @@ class Answerer:
         return out
 
     def context_terms(self, span: Span, folded: bool) -> frozenset[str]:
-        return frozenset().union(*(self.terms_of(before, folded) for before in self.context(span)))
+        """Terms of the sentences just before and of the document's title (what the sentence is about)."""
+        title = self._titles.get((span.doc, folded))
+        if title is None:
+            if len(self._titles) >= CACHED_DOCUMENTS:
+                self._titles.clear()
+            title = frozenset(terms(self.index.documents[span.doc].title, folded=folded))
+            self._titles[span.doc, folded] = title
+        return title.union(*(self.terms_of(before, folded) for before in self.context(span)))
 
     def score(self, q: Question, span: Span, rank: int) -> float:
         """Coverage plus what the kind of question wants, plus a little for passage rank."""

@@ -80,6 +80,17 @@ def words(text: str) -> list[list[str]]:
     return [found for clause in _CLAUSE.split(text) if (found := _TOKEN.findall(clause))]
 
 
+def _code_parts(clause: list[str], to_key: Callable[[str], str]) -> list[str]:
+    """The parts of codes: "17-BC/TU" also matches "BC" and "TU"; a pure number stays whole."""
+    return [
+        to_key(part)
+        for word in clause
+        if not _PURE_NUMBER.match(word) and re.search(r"[.,/\-]", word)
+        for part in re.split(r"[.,/\-]", word)
+        if part
+    ]
+
+
 def terms(text: str, *, folded: bool = False, bigrams: bool = True) -> list[str]:
     """Matching terms of `text`: word keys, the letter parts of codes, and word bigrams.
 
@@ -95,11 +106,8 @@ def terms(text: str, *, folded: bool = False, bigrams: bool = True) -> list[str]
     out: list[str] = []
     for clause in words(nfc(text)):
         keys = [to_key(w) for w in clause]
-        for word, k in zip(clause, keys):
-            out.append(k)
-            # "17-BC/TU" also matches "BC" and "TU"; a pure number stays whole.
-            if not _PURE_NUMBER.match(word) and re.search(r"[.,/\-]", word):
-                out.extend(to_key(p) for p in re.split(r"[.,/\-]", word) if p)
+        out.extend(keys)
+        out.extend(_code_parts(clause, to_key))
         if bigrams:
             out.extend(f"{a}_{b}" for a, b in pairwise(keys))
     return out
@@ -124,6 +132,7 @@ def content_terms(question: str, *, folded: bool = False, phrase: Callable[[str]
     for clause in words(nfc(question)):
         keys = [to_key(w) for w in clause]
         out.extend(k for k in keys if k not in QUESTION_WORDS)
+        out.extend(_code_parts(clause, to_key))  # "Covid-19" also finds "Covid -19"
         for a, b in pairwise(keys):
             pair = f"{a}_{b}"
             if (a not in QUESTION_WORDS and b not in QUESTION_WORDS) or (

@@ -126,3 +126,10 @@ def test_a_noun_made_of_question_words_is_searched_for(pipeline) -> None:  # typ
     data = answer_json(pipeline.ask("khong khi hoi nghi kiem diem cua Ban Thuong vu Thanh uy nam 2022 the nao"))
     assert "cởi mở, dân chủ, trung thực" in data["answer"]
     check_invariants(pipeline, data)
+
+
+def test_the_title_says_what_a_sentence_is_about(pipeline) -> None:  # type: ignore[no-untyped-def]
+    # The sentence never names the district; its article's title does.
+    data = answer_json(pipeline.ask("Kết quả phòng chống dịch Covid-19 của quận Đống Đa năm 2020 ra sao?"))
+    assert "không để phát sinh ca bệnh mới" in data["answer"]
+    check_invariants(pipeline, data)
