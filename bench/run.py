@@ -256,7 +256,7 @@ def reindex_one(synthetic: SentenceSumEncoder, pool: Sequence[str], work: Path) 
     the changed document's chunks is measured and added.
     """
     from rag.chunking import chunk_corpus
-    from rag.documents import load_corpus
+    from rag.documents import parse, read_text
     from rag.index import build_index, embedding_text
 
     corpus, folder = work / "reindex-corpus", work / "reindex-index"
@@ -270,21 +270,13 @@ def reindex_one(synthetic: SentenceSumEncoder, pool: Sequence[str], work: Path) 
         started = time.perf_counter()
         report = build_index(settings, log=LOG, encoder=synthetic)
         pipeline = time.perf_counter() - started
-        (document,) = load_corpus_one(changed, load_corpus)
+        document = parse(changed.name, read_text(changed))
         chunks = chunk_corpus([document], settings.chunk_size, settings.chunk_overlap)
         started = time.perf_counter()
         synthetic.real.encode_passages([embedding_text(document, c) for c in chunks], progress=False)
         times.append(pipeline + time.perf_counter() - started)
         assert report.embedded == len(chunks), (report, len(chunks))
     return round(statistics.median(times), 2)
-
-
-def load_corpus_one(path: Path, load_corpus: Any) -> list[Any]:
-    single = path.parent.parent / "one-file"
-    shutil.rmtree(single, ignore_errors=True)
-    single.mkdir()
-    shutil.copy(path, single / path.name)
-    return list(load_corpus(single, []))
 
 
 def run(

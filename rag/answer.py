@@ -33,7 +33,8 @@ BIGRAM_WEIGHT = 0.7
 RANK_WEIGHT = 0.3  # weight of the fused retrieval score when reranking passages
 CONTEXT_WEIGHT = 0.5  # a question word found only in the sentences just before counts this much
 CONTEXT_SENTENCES = 2  # how many sentences before, within the paragraph, give that context
-CACHED_DOCUMENTS = 1024  # documents whose sentence splits are kept
+CACHED_DOCUMENTS = 1024  # documents whose sentence splits and title terms are kept
+CACHED_SPANS = 200_000  # sentences (and parts of them) whose terms are kept
 
 _NUMBER_WORDS = {
     "một": 1, "hai": 2, "ba": 3, "bốn": 4, "tư": 4, "năm": 5, "sáu": 6, "bảy": 7, "tám": 8,
@@ -65,8 +66,8 @@ _NAME = re.compile(r"(?:[A-ZÀ-ỸĐ][a-zà-ỹđ]+\s){2,}[A-ZÀ-ỸĐ][a-zà-�
 _PERCENT_WORDS = ("phần", "trăm", "tỷ", "tỉ", "lệ")
 _DAY = re.compile(r"\d{1,2}/\d{1,2}(?:/\d{2,4})?")
 _YEAR = re.compile(r"(?:19|20)\d\d")
-# Levels of government, matched on unaccented lower-case text; a committee names its level.
-# Levels of government in canonical keys ("quận" is quân5; "cơ quan" is not a level).
+# Levels of government in canonical keys ("quận" is quân5; "cơ quan" is not a level);
+# a committee names its level (Thành ủy: the city).
 _LEVEL = re.compile(r"(?<!\w)(thanh2 phô1|tp|thanh2 uy3|quân5|huyên5|tinh3|phương2)(?!\w)")
 _LEVEL_OF = {"tp": "thanh2 phô1", "thanh2 uy3": "thanh2 phô1"}
 _ABBREVIATIONS = frozenset({"tp", "ts", "ths", "pgs", "gs", "bs", "ks", "th", "st", "ông", "bà"})
@@ -238,7 +239,7 @@ class Answerer:
         key = (span.doc, span.start, span.end, folded)
         found = self._terms.get(key)
         if found is None:
-            if len(self._terms) > 200_000:
+            if len(self._terms) >= CACHED_SPANS:
                 self._terms.clear()
             found = frozenset(terms(self.text(span), folded=folded))
             self._terms[key] = found
@@ -367,8 +368,8 @@ class Answerer:
         return re.search(r"(?<!\w)\d[\d.,/]*\s+" + re.escape(q.counted), seen) is not None
 
     def _adds(self, q: Question, said: list[Span], span: Span) -> bool:
-        have = set().union(*(terms(self.text(s), folded=q.folded) for s in said))
-        new = set(terms(self.text(span), folded=q.folded)) - have
+        have = frozenset().union(*(self.terms_of(s, q.folded) for s in said))
+        new = self.terms_of(span, q.folded) - have
         gained = sum(w for t, w in q.weights.items() if t in new)
         return gained >= 0.15 * sum(q.weights.values())
 

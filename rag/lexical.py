@@ -30,6 +30,11 @@ B = 0.75
 BATCH = 4096  # chunks tokenized before their postings are packed into arrays
 
 
+def bm25_idf(df: np.ndarray, n: int) -> np.ndarray:
+    """Lucene's BM25 idf of terms found in `df` of `n` chunks (always positive)."""
+    return np.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+
 class BM25:
     """One BM25 index: vocabulary plus postings (chunk ids, term counts, weights) per term."""
 
@@ -116,7 +121,7 @@ class BM25:
         indptr = np.zeros(len(words) + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
         norm = K1 * (1 - B + B * lengths / max(float(lengths.mean()) if size else 1.0, 1.0))
-        idf = np.log(1.0 + (size - df + 0.5) / (df + 0.5)).astype(np.float32)
+        idf = bm25_idf(df, size).astype(np.float32)
         weights = (idf[term] * tf * (K1 + 1) / (tf + norm[doc])).astype(np.float32)
         return cls(words, indptr, doc, tf, weights, lengths)
 
@@ -165,10 +170,13 @@ class BM25:
 class LexicalIndex:
     """BM25 over canonical and folded terms of each chunk."""
 
-    def __init__(self, marked: BM25, folded: BM25, size: int) -> None:
+    def __init__(self, marked: BM25, folded: BM25) -> None:
         self.marked = marked
         self.folded = folded
-        self.size = size
+
+    @property
+    def size(self) -> int:
+        return self.marked.size
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> LexicalIndex:
@@ -176,7 +184,7 @@ class LexicalIndex:
         nothing, ids = np.zeros(0, dtype=np.int64), np.arange(len(texts))
         marked = BM25.update(None, nothing, ids, (terms(t) for t in texts))
         folded = BM25.update(None, nothing, ids, (terms(t, folded=True) for t in texts))
-        return cls(marked, folded, len(texts))
+        return cls(marked, folded)
 
     def update(self, keep: np.ndarray, new_ids: np.ndarray, texts: Sequence[str]) -> LexicalIndex:
         """A new index: this one's kept chunks renumbered by `keep`, plus `texts` as chunks `new_ids`.
@@ -186,7 +194,7 @@ class LexicalIndex:
         """
         marked = BM25.update(self.marked, keep, new_ids, (terms(t) for t in texts))
         folded = BM25.update(self.folded, keep, new_ids, (terms(t, folded=True) for t in texts))
-        return LexicalIndex(marked, folded, marked.size)
+        return LexicalIndex(marked, folded)
 
     def save(self, folder: Path) -> None:
         """Write both indexes as .npy and .json files (no pickle)."""
@@ -196,7 +204,7 @@ class LexicalIndex:
     @classmethod
     def load(cls, folder: Path, size: int) -> LexicalIndex:
         """Read the indexes written by `save`, memory-mapped."""
-        return cls(BM25.load(folder / "marked", size), BM25.load(folder / "folded", size), size)
+        return cls(BM25.load(folder / "marked", size), BM25.load(folder / "folded", size))
 
     def scores(self, question: str) -> np.ndarray:
         """BM25 score of every chunk for `question` (zeros when nothing matches)."""
@@ -231,5 +239,4 @@ class LexicalIndex:
     def idf(self, term: str, *, folded: bool = False) -> float:
         """Inverse document frequency of a term; a term no chunk has gets the highest."""
         df = (self.folded if folded else self.marked).df(term)
-        n = max(self.size, 1)
-        return float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
+        return float(bm25_idf(np.asarray(df), max(self.size, 1)))

@@ -62,8 +62,11 @@ class Pipeline:
         self.answerer = Answerer(index)
 
     @classmethod
-    def open(cls, settings: Settings) -> Pipeline:
+    def open(cls, settings: Settings, loaded: Encoder | None = None) -> Pipeline:
         """Load the index at `settings.index_dir` and the model that built it.
+
+        `loaded` is an encoder already in memory (a server reloading its index): it is
+        used when it is the index's model, instead of loading that model again.
 
         Raises:
             IndexMissing: no index, or a damaged one.
@@ -79,7 +82,10 @@ class Pipeline:
                 "run `hoidap index` to re-index with it, or unset HOIDAP_EMBEDDING_MODEL"
             )
         try:
-            encoder = open_encoder(index.model, index.fallback_model)
+            if loaded is not None and (loaded.name, loaded.fallback) == (index.model, index.fallback_model):
+                encoder = loaded
+            else:
+                encoder = open_encoder(index.model, index.fallback_model)
         except ModelLoadError as exc:
             raise ModelError(f"{exc}; the index needs this model, or re-index with another") from None
         if encoder.dim != index.vectors.dim:
@@ -209,7 +215,7 @@ class LivePipeline:
         if self.pipeline is not None and stamp[0] is None:
             return  # no manifest: a build is swapping folders, or the index was removed; keep answering
         try:
-            pipeline = Pipeline.open(self.settings)
+            pipeline = Pipeline.open(self.settings, self.pipeline.encoder if self.pipeline else None)
         except HoidapError as exc:
             failure = str(exc)
         except Exception as exc:

@@ -9,7 +9,7 @@ import pytest
 
 from rag.answer import REFUSAL, has_amount, levels
 from rag.errors import BadQuestion
-from rag.pipeline import answer_json
+from rag.pipeline import Pipeline, answer_json
 
 GOALS_DOC = "000_cf24b04885448ff3.txt"
 
@@ -133,3 +133,8 @@ def test_the_title_says_what_a_sentence_is_about(pipeline) -> None:  # type: ign
     data = answer_json(pipeline.ask("Kết quả phòng chống dịch Covid-19 của quận Đống Đa năm 2020 ra sao?"))
     assert "không để phát sinh ca bệnh mới" in data["answer"]
     check_invariants(pipeline, data)
+
+
+def test_reopening_an_index_reuses_a_loaded_model(pipeline) -> None:  # type: ignore[no-untyped-def]
+    again = Pipeline.open(pipeline.settings, pipeline.encoder)
+    assert again.encoder is pipeline.encoder
