@@ -28,3 +28,11 @@ def test_bad_scales_exit_2_with_one_line() -> None:
     done = run_cli("bench", "--scales", "ten,20")
     assert done.returncode == 2
     assert "chunk counts" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_work_folder_in_use_is_refused_and_left_alone(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("keep me", "utf-8")
+    done = run_cli("bench", "--scales", "1000", "--work", str(tmp_path))
+    assert done.returncode == 2
+    assert "not empty" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert (tmp_path / "notes.txt").read_text("utf-8") == "keep me"
