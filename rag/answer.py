@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rag.index import Index
-from rag.records import Citation, Document, Passage
+from rag.records import Chunk, Citation, Document, Passage
 from rag.retrieval import Retrieved
 from rag.text import canonical, content_terms, fold, has_diacritics, nfc, terms
 
@@ -64,6 +64,12 @@ _QUANTITY = re.compile(r"(?<![\w\-/])\d[\d.,/]*%?(?![\w\-])")
 _DATE = re.compile(r"\b\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?\b|\bngày\b|\btháng\b")
 _NAME = re.compile(r"(?:[A-ZÀ-ỸĐ][a-zà-ỹđ]+\s){2,}[A-ZÀ-ỸĐ][a-zà-ỹđ]+")
 _PERCENT_WORDS = ("phần", "trăm", "tỷ", "tỉ", "lệ")
+# A question that asks for a total, on unaccented lower-case text ("tổng cộng", "tất cả", …),
+# and a sentence that gives one: a total word, or "có N …" (has N), not "140 đảng viên được khen".
+_TOTAL_ASKED = re.compile(r"\b(tong cong|tong so|tat ca|in total|total|altogether)\b")
+_TOTAL_GIVEN = re.compile(
+    r"\b(tong|tat ca|toan bo)\b|\bco\s+(?:(?:khoang|hon|gan|tren|toi|den|chung|tong cong)\s+)?\d"
+)
 _DAY = re.compile(r"\d{1,2}/\d{1,2}(?:/\d{2,4})?")
 _YEAR = re.compile(r"(?:19|20)\d\d")
 # Levels of government in canonical keys ("quận" is quân5; "cơ quan" is not a level);
@@ -84,7 +90,10 @@ class Question:
     weights: dict[str, float]  # content term -> weight
     unseen: tuple[str, ...] = ()  # content words (not numbers) that no chunk contains
     counted: str | None = None  # "bao nhiêu nhiệm vụ" -> canonical "nhiệm"; "%" for percentages
+    total: bool = False  # asks for a total ("có tổng cộng bao nhiêu …?")
     percent: frozenset[str] = frozenset()  # terms ("phần trăm", "tỷ lệ") that a "%" in a sentence stands for
+    # word -> the question's word pairs that hold it ("tông3" -> {"tông3_công5"}), for context matching
+    pairs: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -165,6 +174,10 @@ def analyze(question: str, index: Index, folded: bool | None = None) -> Question
     percent_words = {canonical(fold(w) if folded else w) for w in _PERCENT_WORDS}
     percent = frozenset(t for t in weights if set(t.split("_")) <= percent_words)
     unseen = [t for t in unseen if t not in percent]
+    pairs: dict[str, set[str]] = {}
+    for term in weights:
+        for word in term.split("_") if "_" in term else ():
+            pairs.setdefault(word, set()).add(term)
     return Question(
         text=text,
         kind=kind,
@@ -173,7 +186,9 @@ def analyze(question: str, index: Index, folded: bool | None = None) -> Question
         weights=weights,
         unseen=tuple(unseen),
         counted=counted,
+        total=kind == "count" and _TOTAL_ASKED.search(fold(lower)) is not None,
         percent=percent,
+        pairs={word: frozenset(found) for word, found in pairs.items()},
     )
 
 
@@ -193,6 +208,10 @@ def levels(text: str) -> frozenset[str]:
     for m in _LEVEL.finditer(canonical(text)):
         found.add(_LEVEL_OF.get(m.group(1), m.group(1)))
     return frozenset(found)
+
+
+def _overlaps(chunk: Chunk, span: Span) -> bool:
+    return chunk.doc == span.doc and span.start < chunk.end and span.end > chunk.start
 
 
 class Answerer:
@@ -232,8 +251,19 @@ class Answerer:
         if q.percent and "%" in self.text(span):
             found = found | q.percent
         context = self.context_terms(span, q.folded)
-        got = sum(w if t in found else CONTEXT_WEIGHT * w for t, w in q.weights.items() if t in found or t in context)
+        got = sum(
+            w if t in found else CONTEXT_WEIGHT * w
+            for t, w in q.weights.items()
+            if t in found or (t in context and self._in_context(q, t, context))
+        )
         return got / total
+
+    @staticmethod
+    def _in_context(q: Question, term: str, context: frozenset[str]) -> bool:
+        """Whether context lends `term`: a word the question uses in a phrase counts only
+        with that phrase ("tổng" of "tổng cộng" is not lent by a title's "Tổng kết")."""
+        phrases = q.pairs.get(term)
+        return not phrases or not phrases.isdisjoint(context)
 
     def terms_of(self, span: Span, folded: bool) -> frozenset[str]:
         key = (span.doc, span.start, span.end, folded)
@@ -263,7 +293,10 @@ class Answerer:
         if title is None:
             if len(self._titles) >= CACHED_DOCUMENTS:
                 self._titles.clear()
-            title = frozenset(terms(self.index.documents[span.doc].title, folded=folded))
+            document = self.index.documents[span.doc]
+            spans = self.sentences_of(span.doc)
+            lead = self.text(spans[0]) if spans else ""
+            title = frozenset(terms(document.title + "\n" + lead, folded=folded))
             self._titles[span.doc, folded] = title
         return title.union(*(self.terms_of(before, folded) for before in self.context(span)))
 
@@ -293,20 +326,27 @@ class Answerer:
                     seen[span] = passage.rank
         return list(seen.items())
 
-    def rerank(self, retrieved: Retrieved, scored: list[tuple[float, Span]]) -> tuple[Passage, ...]:
-        """Passages ordered by their best sentence's score plus a share of their fused score.
+    def rerank(
+        self, retrieved: Retrieved, scored: list[tuple[float, Span]], answer: Span | None
+    ) -> tuple[Passage, ...]:
+        """Passages ordered for the reader: the one holding `answer` (the sentence the
+        answer rests on) first, the rest by their best sentence's score plus a share
+        of their fused score.
 
         The fused score ranks whole chunks; the best sentence says whether a chunk
-        holds what was asked, which is what the reader wants first.
+        holds what was asked. Passage scores are those sums, so the first may score
+        below the second.
         """
         best: dict[int, float] = {}
         for value, span in scored:
             for passage in retrieved.passages:
-                c = passage.chunk
-                if c.doc == span.doc and span.start < c.end and span.end > c.start:
-                    best[c.id] = max(best.get(c.id, 0.0), value)
+                if _overlaps(passage.chunk, span):
+                    best[passage.chunk.id] = max(best.get(passage.chunk.id, 0.0), value)
         combined = {p.chunk.id: best.get(p.chunk.id, 0.0) + RANK_WEIGHT * p.score for p in retrieved.passages}
-        ordered = sorted(retrieved.passages, key=lambda p: -combined[p.chunk.id])
+        ordered = sorted(
+            retrieved.passages,
+            key=lambda p: (answer is None or not _overlaps(p.chunk, answer), -combined[p.chunk.id]),
+        )
         return tuple(
             Passage(chunk=p.chunk, score=round(combined[p.chunk.id], 4), rank=i + 1) for i, p in enumerate(ordered)
         )
@@ -320,10 +360,9 @@ class Answerer:
             ((self.score(q, span, rank), span) for span, rank in self.candidates(retrieved)),
             key=lambda pair: -pair[0],
         )
-        passages = self.rerank(retrieved, scored)
         best = next((span for _, span in scored if self.supported(q, span)), None)
         if best is None:
-            return REFUSAL, True, (), passages
+            return REFUSAL, True, (), self.rerank(retrieved, scored, None)
 
         said: list[Span] = [best]
         items: list[Span] = []
@@ -337,7 +376,7 @@ class Answerer:
                     said.append(span)
                     break
             said.sort(key=lambda s: (s.doc, s.start))
-        return (*self.render(q, said, items), passages)
+        return (*self.render(q, said, items), self.rerank(retrieved, scored, best))
 
     def supported(self, q: Question, span: Span) -> bool:
         """Whether a sentence answers the question well enough to be said."""
@@ -354,6 +393,9 @@ class Answerer:
         if q.counted == "%":
             return "%" in said
         if q.kind == "count" and q.count is None and not has_amount(said):
+            return False
+        # A total is not answered by the count of a part ("140 đảng viên hoàn thành xuất sắc …").
+        if q.total and not _TOTAL_GIVEN.search(fold(said)):
             return False
         # A city figure does not answer a district question, nor the other way round.
         asked = levels(q.text)

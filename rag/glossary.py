@@ -135,6 +135,9 @@ GLOSSARY: dict[str, str] = {
     "organise": "tổ chức",
     "organize": "tổ chức",
     # Question words, so that the answerer knows what kind of answer is wanted.
+    "in total": "tổng cộng",
+    "altogether": "tổng cộng",
+    "total": "tổng số",
     "how many": "bao nhiêu",
     "how much": "bao nhiêu",
     "what percentage": "tỷ lệ bao nhiêu phần trăm",

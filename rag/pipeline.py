@@ -24,7 +24,7 @@ from rag.text import nfc
 if TYPE_CHECKING:
     from embeddings.encoder import Encoder
 
-ANSWER_DEPTH = 10  # the answerer reads this many passages, even when fewer are shown
+ANSWER_DEPTH = 15  # the answerer reads this many passages, even when fewer are shown
 RELOAD_CHECK_S = 1.0  # a server looks at its index folder at most this often
 # Control and invisible direction characters, and lone surrogates (JSON may carry "\ud800"; the tokenizer rejects it).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")

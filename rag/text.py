@@ -113,9 +113,13 @@ def terms(text: str, *, folded: bool = False, bigrams: bool = True) -> list[str]
     return out
 
 
-QUESTION_WORDS = frozenset(key(w) for w in _QUESTION_WORDS_RAW.split()) | frozenset(
-    fold(w) for w in _QUESTION_WORDS_RAW.split()
-)
+_QUESTION_KEYS = frozenset(key(w) for w in _QUESTION_WORDS_RAW.split())
+QUESTION_WORDS = _QUESTION_KEYS | frozenset(fold(w) for w in _QUESTION_WORDS_RAW.split())
+
+
+def is_question_word(word: str) -> bool:
+    """Whether a raw word asks rather than names: "bao" may be "bao nhiêu", "báo" never is."""
+    return key(word) in _QUESTION_KEYS if has_diacritics(word) else fold(word) in QUESTION_WORDS
 
 
 def content_terms(question: str, *, folded: bool = False, phrase: Callable[[str], bool] | None = None) -> list[str]:
@@ -131,12 +135,11 @@ def content_terms(question: str, *, folded: bool = False, phrase: Callable[[str]
     out: list[str] = []
     for clause in words(nfc(question)):
         keys = [to_key(w) for w in clause]
-        out.extend(k for k in keys if k not in QUESTION_WORDS)
+        asks = [is_question_word(w) for w in clause]
+        out.extend(k for k, q in zip(keys, asks) if not q)
         out.extend(_code_parts(clause, to_key))  # "Covid-19" also finds "Covid -19"
-        for a, b in pairwise(keys):
+        for (a, qa), (b, qb) in pairwise(zip(keys, asks)):
             pair = f"{a}_{b}"
-            if (a not in QUESTION_WORDS and b not in QUESTION_WORDS) or (
-                phrase is not None and a in QUESTION_WORDS and b in QUESTION_WORDS and phrase(pair)
-            ):
+            if not (qa or qb) or (phrase is not None and qa and qb and phrase(pair)):
                 out.append(pair)
     return out

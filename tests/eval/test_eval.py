@@ -14,14 +14,14 @@ from eval.runner import METRICS, pipeline_ask, run_items
 # Floors, below the measured figures of the packaged offline model (see the closing note).
 # Raise them when the code improves; never lower one without saying why.
 FLOORS = {
-    "hit@1": 0.85,
-    "hit@5": 0.95,
-    "mrr": 0.90,
-    "key_fact_recall": 0.90,
-    "refusal_accuracy": 0.85,
-    "citation_support": 0.86,
+    "hit@1": 0.88,
+    "hit@5": 0.97,
+    "mrr": 0.92,
+    "key_fact_recall": 0.93,
+    "refusal_accuracy": 0.92,
+    "citation_support": 0.90,
 }
-CEILINGS = {"false_refusal_rate": 0.05}
+CEILINGS = {"false_refusal_rate": 0.04}
 
 
 def test_shipped_set_is_valid_and_covers_every_document() -> None:

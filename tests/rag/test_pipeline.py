@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from rag.answer import REFUSAL, has_amount, levels
+from rag.answer import REFUSAL, Answerer, has_amount, levels
 from rag.errors import BadQuestion
 from rag.pipeline import Pipeline, answer_json
 
@@ -133,6 +133,35 @@ def test_the_title_says_what_a_sentence_is_about(pipeline) -> None:  # type: ign
     data = answer_json(pipeline.ask("Kết quả phòng chống dịch Covid-19 của quận Đống Đa năm 2020 ra sao?"))
     assert "không để phát sinh ca bệnh mới" in data["answer"]
     check_invariants(pipeline, data)
+
+
+def test_the_lead_says_what_the_article_is_about(pipeline) -> None:  # type: ignore[no-untyped-def]
+    # "4 mục tiêu năm 2021" is far from the lead that names Báo cáo 17-BC/TU; the lead is its context.
+    question = "How many goals for 2021 did the Hanoi Party Committee set in its report 17-BC/TU?"
+    data = answer_json(pipeline.ask(question))
+    assert not data["refused"] and "4 mục tiêu năm 2021" in data["answer"]
+    assert "4 mục tiêu năm 2021" in data["passages"][0]["text"]  # the passage the answer rests on comes first
+    check_invariants(pipeline, data)
+
+
+def test_a_total_is_not_answered_by_the_count_of_a_part(pipeline) -> None:  # type: ignore[no-untyped-def]
+    # The article counts commended members ("140 đảng viên hoàn thành xuất sắc …"), not all of them.
+    assert pipeline.ask("Quận Đống Đa có tổng cộng bao nhiêu đảng viên?").refused
+    assert pipeline.ask("How many party members does Dong Da district have in total?").refused
+    part = answer_json(pipeline.ask("Bao nhiêu đảng viên quận Đống Đa hoàn thành xuất sắc nhiệm vụ 5 năm liền?"))
+    assert "140 đảng viên" in part["answer"]
+
+
+def test_a_word_of_a_phrase_is_not_lent_by_context_alone() -> None:
+    from rag.answer import Question
+
+    q = Question(
+        text="", kind="count", count=None, folded=False, weights={"a": 1.0, "b": 1.0, "a_b": 1.0},
+        pairs={"a": frozenset({"a_b"}), "b": frozenset({"a_b"})},
+    )
+    assert not Answerer._in_context(q, "a", frozenset({"a"}))  # "Tổng kết" does not lend "tổng" of "tổng cộng"
+    assert Answerer._in_context(q, "a", frozenset({"a", "a_b"}))
+    assert Answerer._in_context(Question("", "fact", None, False, {"c": 1.0}), "c", frozenset({"c"}))
 
 
 def test_reopening_an_index_reuses_a_loaded_model(pipeline) -> None:  # type: ignore[no-untyped-def]
