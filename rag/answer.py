@@ -65,10 +65,11 @@ _DATE = re.compile(r"\b\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?\b|\bngày\b|\btháng\b
 _NAME = re.compile(r"(?:[A-ZÀ-ỸĐ][a-zà-ỹđ]+\s){2,}[A-ZÀ-ỸĐ][a-zà-ỹđ]+")
 _PERCENT_WORDS = ("phần", "trăm", "tỷ", "tỉ", "lệ")
 # A question that asks for a total, on unaccented lower-case text ("tổng cộng", "tất cả", …),
-# and a sentence that gives one: a total word, or "có N …" (has N), not "140 đảng viên được khen".
+# and a sentence that gives one: a total word, or a number that is had ("có", "với", "gồm" N …),
+# not a number that is acted on ("tặng giấy khen … 140 đảng viên").
 _TOTAL_ASKED = re.compile(r"\b(tong cong|tong so|tat ca|in total|total|altogether)\b")
 _TOTAL_GIVEN = re.compile(
-    r"\b(tong|tat ca|toan bo)\b|\bco\s+(?:(?:khoang|hon|gan|tren|toi|den|chung|tong cong)\s+)?\d"
+    r"\b(tong|tat ca|toan bo)\b|\b(?:co|voi|gom|bao gom)\s+(?:(?:khoang|hon|gan|tren|toi|chung)\s+)?\d"
 )
 _DAY = re.compile(r"\d{1,2}/\d{1,2}(?:/\d{2,4})?")
 _YEAR = re.compile(r"(?:19|20)\d\d")

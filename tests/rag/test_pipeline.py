@@ -150,6 +150,8 @@ def test_a_total_is_not_answered_by_the_count_of_a_part(pipeline) -> None:  # ty
     assert pipeline.ask("How many party members does Dong Da district have in total?").refused
     part = answer_json(pipeline.ask("Bao nhiêu đảng viên quận Đống Đa hoàn thành xuất sắc nhiệm vụ 5 năm liền?"))
     assert "140 đảng viên" in part["answer"]
+    whole = answer_json(pipeline.ask("Đảng bộ Khối các cơ quan TP có tổng cộng bao nhiêu tổ chức cơ sở đảng?"))
+    assert "với 68 TCCSĐ trực thuộc" in whole["answer"]  # a number the subject has is a total
 
 
 def test_a_word_of_a_phrase_is_not_lent_by_context_alone() -> None:
