@@ -15,11 +15,12 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from rag.index import Index
 from rag.records import Chunk, Citation, Document, Passage
 from rag.retrieval import Retrieved
-from rag.text import canonical, content_terms, fold, has_diacritics, nfc, terms
+from rag.text import canonical, content_terms, fold, has_diacritics, key, nfc, terms
 
 REFUSAL = (
     "Các tài liệu hiện có không chứa thông tin để trả lời câu hỏi này. "
@@ -28,6 +29,8 @@ REFUSAL = (
 SUPPORT_THRESHOLD = 0.45  # share of the question's weight a sentence must cover to be an answer
 MAX_SAY = 600  # longest stretch of a sentence said at once; longer ones are cut at a clause
 MAX_ITEMS = 12
+LIST_RUNNERS_UP = 5  # sentences after the best that may announce the list a list question asks for
+LIST_MARGIN = 0.25  # how far below the best such a sentence may score
 STRONG_SUPPORT = 0.8  # coverage that outweighs a question word the corpus never uses
 BIGRAM_WEIGHT = 0.7
 RANK_WEIGHT = 0.3  # weight of the fused retrieval score when reranking passages
@@ -71,6 +74,9 @@ _TOTAL_ASKED = re.compile(r"\b(tong cong|tong so|tat ca|in total|total|altogethe
 _TOTAL_GIVEN = re.compile(
     r"\b(tong|tat ca|toan bo)\b|\b(?:co|voi|gom|bao gom)\s+(?:(?:khoang|hon|gan|tren|toi|chung)\s+)?\d"
 )
+# "số 1", "lần thứ XVII", "khóa XV" (unaccented): a number that names one of several things.
+_NUMBERED = re.compile(r"(?<!\w)(so|thu|khoa)\s+(\d+|[ivxlc]+)(?![\w\-/]|[.,]\d)")
+_DAY_ASKED = re.compile(r"\b(ngày nào|ngay nao|hôm nào|what date|which day)\b", re.IGNORECASE)  # a year will not do
 _DAY = re.compile(r"\d{1,2}/\d{1,2}(?:/\d{2,4})?")
 _YEAR = re.compile(r"(?:19|20)\d\d")
 # Levels of government in canonical keys ("quận" is quân5; "cơ quan" is not a level);
@@ -164,6 +170,13 @@ def analyze(question: str, index: Index, folded: bool | None = None) -> Question
         weights[term] = weight * (BIGRAM_WEIGHT if "_" in term else 1.0)
         if "_" not in term and not any(ch.isdigit() for ch in term) and not index.lexical.has(term, folded=folded):
             unseen.append(term)
+    # A name the documents never use ("quận Cầu Giấy") is something they do not hold,
+    # even when each of its words is common ("cầu", "giấy").
+    to_key = fold if folded else key
+    for name in proper_names(text):
+        parts = [to_key(w) for w in name]
+        if any(not index.lexical.has(f"{a}_{b}", folded=folded) for a, b in pairwise(parts)):
+            unseen.append("_".join(parts))
     counted = None
     m = re.search(r"\b(?:bao nhiêu|bao nhieu|mấy|how many|how much)\s+([^\W\d_]+)(?:\s+([^\W\d_]+))?", lower)
     if m:
@@ -201,6 +214,32 @@ def has_amount(said: str) -> bool:
             continue
         return True
     return False
+
+
+def proper_names(text: str) -> list[list[str]]:
+    """Runs of two or more capitalized words ("Cầu Giấy", "Nguyễn Anh Cường"), not abbreviations ("TP").
+
+    The first word counts only as lower case: every sentence capitalizes it ("Theo Chương trình …").
+    """
+    names: list[list[str]] = []
+    run: list[str] = []
+    for i, word in enumerate(text.split()):
+        bare = word.strip(".,;:!?()“”\"'")
+        capitalized = i > 0 and len(bare) > 1 and bare.isalpha() and bare[0].isupper() and bare[1:].islower()
+        if capitalized:
+            run.append(bare)
+        if not capitalized or bare != word:  # a lower-case word or punctuation ends a run
+            if len(run) >= 2:
+                names.append(run)
+            run = []
+    if len(run) >= 2:
+        names.append(run)
+    return names
+
+
+def numbered(text: str) -> set[tuple[str, str]]:
+    """Numbered names in a text, unaccented: "đoàn kiểm tra số 1" -> {("so", "1")}, "khóa XV" -> {("khoa", "xv")}."""
+    return {(m.group(1), m.group(2)) for m in _NUMBERED.finditer(fold(text))}
 
 
 def levels(text: str) -> frozenset[str]:
@@ -361,7 +400,7 @@ class Answerer:
             ((self.score(q, span, rank), span) for span, rank in self.candidates(retrieved)),
             key=lambda pair: -pair[0],
         )
-        best = next((span for _, span in scored if self.supported(q, span)), None)
+        best, top = next(((span, value) for value, span in scored if self.supported(q, span)), (None, 0.0))
         if best is None:
             return REFUSAL, True, (), self.rerank(retrieved, scored, None)
 
@@ -370,6 +409,17 @@ class Answerer:
         if q.kind == "list" or q.count is not None:
             anchor, items = self.list_items(best, q.count)
             said = [anchor]
+            if not items:
+                # A list question is answered by a list: a close runner-up that announces one wins.
+                for value, span in scored[:LIST_RUNNERS_UP]:
+                    if span != best and value >= top - LIST_MARGIN and self.supported(q, span):
+                        found, listed = self.list_items(span, q.count)
+                        if listed:
+                            best, said, items = span, [found], listed
+                            break
+        elif not _ITEM.match(self.text(best)):
+            # A sentence that announces a list ("… xác định rõ 4 mục tiêu năm 2021.") is said with it.
+            items = self.list_items(best, None)[1]
         if not items:
             # A second sentence when it covers question terms the first one lacks.
             for _, span in scored[1:4]:
@@ -398,7 +448,20 @@ class Answerer:
         # A total is not answered by the count of a part ("140 đảng viên hoàn thành xuất sắc …").
         if q.total and not _TOTAL_GIVEN.search(fold(said)):
             return False
+        # "Đoàn kiểm tra số 2" is not "đoàn kiểm tra số 1", nor "khóa XV" "khóa XIV".
+        asked_numbers = numbered(q.text)
+        if asked_numbers:
+            found_numbers = numbered(said)
+            for marker, value in asked_numbers:
+                others = {v for m, v in found_numbers if m == marker}
+                if others and value not in others:
+                    return False
+        # "Khi nào …?" is answered by a time: a date, a month, a year ("đầu tháng 4", "ngày 11/12").
+        if q.kind == "when" and not (_DATE.search(said) or (_YEAR.search(said) and not _DAY_ASKED.search(q.text))):
+            return False
         # A city figure does not answer a district question, nor the other way round.
+        if q.kind != "count":
+            return True
         asked = levels(q.text)
         found = levels(" ".join([said, *map(self.text, self.context(span))]))
         return not (asked and found and not asked & found)

@@ -67,6 +67,8 @@ GLOSSARY: dict[str, str] = {
     "tasks": "nhiệm vụ",
     "task": "nhiệm vụ",
     "solutions": "giải pháp",
+    "groups": "nhóm",
+    "group": "nhóm",
     "limitations": "hạn chế",
     "shortcomings": "hạn chế khuyết điểm",
     "congress": "Đại hội",
@@ -138,6 +140,8 @@ GLOSSARY: dict[str, str] = {
     "in total": "tổng cộng",
     "altogether": "tổng cộng",
     "total": "tổng số",
+    "what are": "những gì",
+    "what were": "những gì",
     "how many": "bao nhiêu",
     "how much": "bao nhiêu",
     "what percentage": "tỷ lệ bao nhiêu phần trăm",
@@ -190,8 +194,9 @@ def expand(question: str) -> str:
         or (w[:1].isupper() and w.lower() in rest and w.lower() not in _ENGLISH)
     ]
     # Terms are separate clauses, so that no word pair spans two of them ("mục tiêu, Thành ủy"),
-    # except that a question word leads its term ("bao nhiêu mục tiêu").
+    # except that a question word or a number leads its term ("bao nhiêu mục tiêu", "4 mục tiêu").
     out = ""
-    for term in found + kept:
-        out += term if not out else (" " if out.endswith(_LEADS) else ", ") + term
+    for i, term in enumerate(found + kept):
+        leads = i > 0 and (out.endswith(_LEADS) or (i < len(found) and found[i - 1].isdigit()))
+        out += term if not out else (" " if leads else ", ") + term
     return out

@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from rag.answer import REFUSAL, Answerer, has_amount, levels
+from rag.answer import REFUSAL, Answerer, has_amount, levels, numbered, proper_names
 from rag.errors import BadQuestion
 from rag.pipeline import Pipeline, answer_json
 
@@ -144,6 +144,15 @@ def test_the_lead_says_what_the_article_is_about(pipeline) -> None:  # type: ign
     check_invariants(pipeline, data)
 
 
+def test_a_list_is_said_with_its_items(pipeline) -> None:  # type: ignore[no-untyped-def]
+    # An English list question, and a plain "what is" question whose best sentence announces a list.
+    questions = ("What are the four goals for 2021 in report 17-BC/TU?", "Mục tiêu năm 2021 của Thành ủy Hà Nội là gì?")
+    for question in questions:
+        data = answer_json(pipeline.ask(question))
+        assert data["answer"].count("\n- ") == 4, question
+        check_invariants(pipeline, data)
+
+
 def test_a_total_is_not_answered_by_the_count_of_a_part(pipeline) -> None:  # type: ignore[no-untyped-def]
     # The article counts commended members ("140 đảng viên hoàn thành xuất sắc …"), not all of them.
     assert pipeline.ask("Quận Đống Đa có tổng cộng bao nhiêu đảng viên?").refused
@@ -164,6 +173,38 @@ def test_a_word_of_a_phrase_is_not_lent_by_context_alone() -> None:
     assert not Answerer._in_context(q, "a", frozenset({"a"}))  # "Tổng kết" does not lend "tổng" of "tổng cộng"
     assert Answerer._in_context(q, "a", frozenset({"a", "a_b"}))
     assert Answerer._in_context(Question("", "fact", None, False, {"c": 1.0}), "c", frozenset({"c"}))
+
+
+def test_a_day_question_needs_a_day(pipeline) -> None:  # type: ignore[no-untyped-def]
+    # The corpus names Chương trình 01-Ctr/TU often but never the day it was issued.
+    assert pipeline.ask("Chương trình số 01-Ctr/TU của Thành ủy Hà Nội được ban hành vào ngày nào?").refused
+    assert "11/12" in pipeline.ask("Báo cáo số 17-BC/TU được ban hành ngày nào?").text
+
+
+def test_a_number_that_names_something_must_match(pipeline) -> None:  # type: ignore[no-untyped-def]
+    assert pipeline.ask("Doan kiem tra so 2 cua Ban Thuong vu Thanh uy Ha Noi do ai lam truong doan").refused
+    first = pipeline.ask("Đoàn kiểm tra số 1 của Ban Thường vụ Thành ủy do ai làm trưởng đoàn?")
+    assert "Nguyễn Thị Tuyến" in first.text
+    assert numbered("Đại hội lần thứ XVII, khóa XV; Nghị quyết số 15-NQ/TU; số 1.000 người; số 1.") == {
+        ("thu", "xvii"), ("khoa", "xv"), ("so", "1")
+    }
+
+
+def test_a_name_the_documents_never_use_is_not_held(pipeline) -> None:  # type: ignore[no-untyped-def]
+    # "cầu" and "giấy" are common words; the district "Cầu Giấy" is in no document.
+    assert pipeline.ask("Ước thu ngân sách năm 2020 trên địa bàn quận Cầu Giấy đạt bao nhiêu tỷ đồng?").refused
+    held = pipeline.ask("Ước thu ngân sách năm 2020 trên địa bàn quận Đống Đa đạt bao nhiêu tỷ đồng?")
+    assert "11.085,046" in held.text
+    names = proper_names("Theo Chương trình của TP Hà Nội, ông Nguyễn Anh Cường.")
+    assert names == [["Hà", "Nội"], ["Nguyễn", "Anh", "Cường"]]
+
+
+def test_levels_of_government_only_guard_figures(pipeline) -> None:  # type: ignore[no-untyped-def]
+    # The sentence before mentions "các quận"; that does not make a city plan a district one.
+    data = pipeline.ask(
+        "Trong công tác xây dựng Đảng, Thành ủy Hà Nội định nghiên cứu ban hành nghị quyết chuyên đề về vấn đề gì?"
+    )
+    assert "nghị quyết chuyên đề về công tác cán bộ" in data.text
 
 
 def test_reopening_an_index_reuses_a_loaded_model(pipeline) -> None:  # type: ignore[no-untyped-def]
