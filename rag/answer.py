@@ -65,7 +65,12 @@ _FIRST_ITEM = re.compile(r"^(?:thứ\s+nhất|một\s+là|1[.)]|a[)])", re.IGNOR
 # A quantity: digits not glued to letters or dashes ("193/226", "85,39%", "10.000"; not "15-NQ/TU").
 _QUANTITY = re.compile(r"(?<![\w\-/])\d[\d.,/]*%?(?![\w\-])")
 _DATE = re.compile(r"\b\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?\b|\bngày\b|\btháng\b")
-_NAME = re.compile(r"(?:[A-ZÀ-ỸĐ][a-zà-ỹđ]+\s){2,}[A-ZÀ-ỸĐ][a-zà-ỹđ]+")
+# Common Vietnamese family names: a run of capitalized words that starts with one names a person.
+_SURNAMES = frozenset(
+    "nguyễn trần lê phạm hoàng huỳnh phan vũ võ đặng bùi đỗ hồ ngô dương lý đinh đào trịnh mai trương "
+    "lưu tạ cao lâm phùng tô chu đoàn vương lương kiều thái quách tăng hà triệu khổng doãn lại".split()
+)
+_ADDRESS = frozenset({"đồng chí", "ông", "bà"})  # words that come before a person's name
 _PERCENT_WORDS = ("phần", "trăm", "tỷ", "tỉ", "lệ")
 # A question that asks for a total, on unaccented lower-case text ("tổng cộng", "tất cả", …),
 # and a sentence that gives one: a total word, or a number that is had ("có", "với", "gồm" N …),
@@ -74,6 +79,8 @@ _TOTAL_ASKED = re.compile(r"\b(tong cong|tong so|tat ca|in total|total|altogethe
 _TOTAL_GIVEN = re.compile(
     r"\b(tong|tat ca|toan bo)\b|\b(?:co|voi|gom|bao gom)\s+(?:(?:khoang|hon|gan|tren|toi|chung)\s+)?\d"
 )
+# Offices, unaccented, with "phó" (deputy) kept as part of the office.
+_OFFICE = re.compile(r"(?<!\w)(pho\s+)?(bi thu|chu tich|giam doc|truong ban|thu tuong|truong doan)(?!\w)")
 # "số 1", "lần thứ XVII", "khóa XV" (unaccented): a number that names one of several things.
 _NUMBERED = re.compile(r"(?<!\w)(so|thu|khoa)\s+(\d+|[ivxlc]+)(?![\w\-/]|[.,]\d)")
 _DAY_ASKED = re.compile(r"\b(ngày nào|ngay nao|hôm nào|what date|which day)\b", re.IGNORECASE)  # a year will not do
@@ -237,6 +244,26 @@ def proper_names(text: str) -> list[list[str]]:
     return names
 
 
+def names_person(text: str) -> bool:
+    """Whether a text names a person: "Nguyễn Thị Tuyến", "đồng chí Đinh Tiến Dũng", "ông Cường"."""
+    words = text.split()
+    for i in range(len(words)):
+        name = [w.strip(".,;:!?()“”\"'") for w in words[i : i + 4]]
+        capitalized = [len(w) > 1 and w.isalpha() and w[0].isupper() and w[1:].islower() for w in name]
+        run = next((n for n, c in enumerate(capitalized) if not c), len(name))
+        if run >= 3 and nfc(name[0]).lower() in _SURNAMES:
+            return True
+        before = " ".join(words[max(i - 2, 0) : i]).lower()
+        if run >= 1 and i > 0 and (before in _ADDRESS or before.split()[-1] in _ADDRESS):
+            return True
+    return False
+
+
+def offices(text: str) -> set[str]:
+    """Offices a text names, unaccented, a deputy's apart: {"bi thu", "pho bi thu", "chu tich"}."""
+    return {(m.group(1) or "") + m.group(2) for m in _OFFICE.finditer(fold(text))}
+
+
 def numbered(text: str) -> set[tuple[str, str]]:
     """Numbered names in a text, unaccented: "đoàn kiểm tra số 1" -> {("so", "1")}, "khóa XV" -> {("khoa", "xv")}."""
     return {(m.group(1), m.group(2)) for m in _NUMBERED.finditer(fold(text))}
@@ -352,7 +379,7 @@ class Answerer:
             bonus += 0.15  # "bao nhiêu nhiệm vụ" prefers a sentence that counts nhiệm vụ ("10 nhiệm vụ")
         if q.kind == "when" and _DATE.search(said):
             bonus += 0.15
-        if q.kind == "who" and _NAME.search(said):
+        if q.kind == "who" and names_person(said):
             bonus += 0.15
         return self.coverage(q, span) + bonus + 0.05 / rank
 
@@ -449,22 +476,24 @@ class Answerer:
         if q.total and not _TOTAL_GIVEN.search(fold(said)):
             return False
         # "Đoàn kiểm tra số 2" is not "đoàn kiểm tra số 1", nor "khóa XV" "khóa XIV".
-        asked_numbers = numbered(q.text)
-        if asked_numbers:
-            found_numbers = numbered(said)
-            for marker, value in asked_numbers:
-                others = {v for m, v in found_numbers if m == marker}
-                if others and value not in others:
-                    return False
+        found_numbers = numbered(said)
+        for marker, value in numbered(q.text):
+            others = {v for m, v in found_numbers if m == marker}
+            if others and value not in others:
+                return False
         # "Khi nào …?" is answered by a time: a date, a month, a year ("đầu tháng 4", "ngày 11/12").
         if q.kind == "when" and not (_DATE.search(said) or (_YEAR.search(said) and not _DAY_ASKED.search(q.text))):
             return False
+        around = " ".join([*map(self.text, self.context(span)), said])  # the sentence and those just before
+        # "Ai là Bí thư …?" is not answered by a "Phó Bí thư" (a deputy), nor the other way round.
+        if q.kind == "who" and not offices(q.text) <= offices(around):
+            return False
         # A city figure does not answer a district question, nor the other way round.
-        if q.kind != "count":
-            return True
-        asked = levels(q.text)
-        found = levels(" ".join([said, *map(self.text, self.context(span))]))
-        return not (asked and found and not asked & found)
+        if q.kind == "count":
+            asked, found = levels(q.text), levels(around)
+            if asked and found and not asked & found:
+                return False
+        return True
 
     @staticmethod
     def counts(q: Question, said: str) -> bool:

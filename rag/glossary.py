@@ -34,6 +34,8 @@ GLOSSARY: dict[str, str] = {
     "deputy secretary": "Phó Bí thư",
     "deputy secretaries": "Phó Bí thư",
     "permanent deputy secretary": "Phó Bí thư Thường trực",
+    "standing deputy secretary": "Phó Bí thư Thường trực",
+    "standing": "Thường trực",
     "secretary": "Bí thư",
     "secretaries": "Bí thư",
     "prime minister": "Thủ tướng",
@@ -155,6 +157,11 @@ GLOSSARY: dict[str, str] = {
     "five": "5",
     "ten": "10",
 }
+# The head noun of "how many …": the last word before the verb or preposition that ends the phrase.
+_COUNTED = re.compile(
+    r"\bhow (?:many|much)\s+(?:[\w'-]+\s+){0,4}?([a-z]+)\s+(?:did|does|do|were|are|was|is|have|has|had|will"
+    r"|can|could|in|of|for|at|on|from|with|to|by|were|there)\b"
+)
 _LEADS = ("bao nhiêu", "phần trăm", "khi nào", "ngày nào")
 _PATTERN = re.compile(
     r"\b(" + "|".join(re.escape(k) for k in sorted(GLOSSARY, key=len, reverse=True)) + r")\b"
@@ -182,7 +189,14 @@ def expand(question: str) -> str:
     if not is_english(question):
         return question
     lower = question.lower()
-    found = [GLOSSARY[m.group(1)] for m in _PATTERN.finditer(lower)]
+    matches = list(_PATTERN.finditer(lower))
+    placed = [(m.start(), GLOSSARY[m.group(1)]) for m in matches]
+    # What "how many" counts must be known: "How many Covid-19 cases …?" with no word for "cases"
+    # keeps "cases", which no document has, so the answerer sees a question about something unheld.
+    counted = _COUNTED.search(lower)
+    if counted and not any(m.start() <= counted.start(1) < m.end() for m in matches):
+        placed.append((counted.start(1), counted.group(1)))
+    found = [term for _, term in sorted(placed)]
     rest = _PATTERN.sub(" ", lower)
     # Keep what a glossary cannot translate and the text does use: numbers, codes, names.
     words = re.findall(r"[\w'./-]+", question)[1:]  # the first word is capitalized anyway

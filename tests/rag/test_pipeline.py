@@ -7,8 +7,9 @@ import unicodedata
 
 import pytest
 
-from rag.answer import REFUSAL, Answerer, has_amount, levels, numbered, proper_names
+from rag.answer import REFUSAL, Answerer, has_amount, levels, names_person, numbered, offices, proper_names
 from rag.errors import BadQuestion
+from rag.glossary import expand
 from rag.pipeline import Pipeline, answer_json
 
 GOALS_DOC = "000_cf24b04885448ff3.txt"
@@ -205,6 +206,20 @@ def test_levels_of_government_only_guard_figures(pipeline) -> None:  # type: ign
         "Trong công tác xây dựng Đảng, Thành ủy Hà Nội định nghiên cứu ban hành nghị quyết chuyên đề về vấn đề gì?"
     )
     assert "nghị quyết chuyên đề về công tác cán bộ" in data.text
+
+
+def test_a_deputy_does_not_answer_for_the_holder(pipeline) -> None:  # type: ignore[no-untyped-def]
+    # The article names Nguyễn Anh Cường, "Phó Bí thư Thường trực Quận uỷ", never the district's secretary.
+    assert pipeline.ask("Ai là Bí thư Quận ủy Đống Đa?").refused
+    assert "Nguyễn Anh Cường" in pipeline.ask("Ai là Phó Bí thư Thường trực Quận ủy Đống Đa?").text
+    assert offices("Phó Bí thư Thường trực Quận uỷ, Chủ tịch HĐND") == {"pho bi thu", "chu tich"}
+    assert names_person("đồng chí Nguyễn Anh Cường") and names_person("ông Cường cho biết")
+    assert not names_person("Nghị quyết Đại hội Đảng bộ Thành phố Hà Nội")
+
+
+def test_an_english_count_of_something_unknown_is_refused(pipeline) -> None:  # type: ignore[no-untyped-def]
+    assert expand("How many Covid-19 cases did Hanoi record in 2020?").startswith("bao nhiêu cases")
+    assert pipeline.ask("How many Covid-19 cases did Hanoi record in 2020?").refused
 
 
 def test_reopening_an_index_reuses_a_loaded_model(pipeline) -> None:  # type: ignore[no-untyped-def]
