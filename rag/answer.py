@@ -79,6 +79,8 @@ _TOTAL_ASKED = re.compile(r"\b(tong cong|tong so|tat ca|in total|total|altogethe
 _TOTAL_GIVEN = re.compile(
     r"\b(tong|tat ca|toan bo)\b|\b(?:co|voi|gom|bao gom)\s+(?:(?:khoang|hon|gan|tren|toi|chung)\s+)?\d"
 )
+# Units of amount, unaccented: a number before one measures rather than counts.
+_UNITS = frozenset("ty trieu nghin ngan tram dong usd ha km m2 tan lit phan".split())
 # Offices, unaccented, with "phó" (deputy) kept as part of the office.
 _OFFICE = re.compile(r"(?<!\w)(pho\s+)?(bi thu|chu tich|giam doc|truong ban|thu tuong|truong doan)(?!\w)")
 # "số 1", "lần thứ XVII", "khóa XV" (unaccented): a number that names one of several things.
@@ -104,6 +106,7 @@ class Question:
     weights: dict[str, float]  # content term -> weight
     unseen: tuple[str, ...] = ()  # content words (not numbers) that no chunk contains
     counted: str | None = None  # "bao nhiêu nhiệm vụ" -> canonical "nhiệm"; "%" for percentages
+    initials: frozenset[str] = frozenset()  # abbreviations of the counted phrase: "tccsd" for "tổ chức cơ sở đảng"
     total: bool = False  # asks for a total ("có tổng cộng bao nhiêu …?")
     percent: frozenset[str] = frozenset()  # terms ("phần trăm", "tỷ lệ") that a "%" in a sentence stands for
     # word -> the question's word pairs that hold it ("tông3" -> {"tông3_công5"}), for context matching
@@ -185,12 +188,16 @@ def analyze(question: str, index: Index, folded: bool | None = None) -> Question
         if any(not index.lexical.has(f"{a}_{b}", folded=folded) for a, b in pairwise(parts)):
             unseen.append("_".join(parts))
     counted = None
+    initials: frozenset[str] = frozenset()
     m = re.search(r"\b(?:bao nhiêu|bao nhieu|mấy|how many|how much)\s+([^\W\d_]+)(?:\s+([^\W\d_]+))?", lower)
     if m:
         if m.group(1) in ("phần", "phan", "percent") or (m.group(2) or "") in ("trăm", "tram"):
             counted = "%"
         else:
             counted = canonical(fold(m.group(1)) if folded else m.group(1))
+            # "tổ chức cơ sở đảng" may be written "TCCSĐ": the initials of the phrase's first words
+            phrase = re.findall(r"[^\W\d_]+", fold(lower[m.start(1) :]))[:6]
+            initials = frozenset("".join(w[0] for w in phrase[:n]) for n in range(2, len(phrase) + 1))
     # Documents often write a share as "đạt 85,39%": a "%" stands for the words of "per cent".
     percent_words = {canonical(fold(w) if folded else w) for w in _PERCENT_WORDS}
     percent = frozenset(t for t in weights if set(t.split("_")) <= percent_words)
@@ -207,6 +214,7 @@ def analyze(question: str, index: Index, folded: bool | None = None) -> Question
         weights=weights,
         unseen=tuple(unseen),
         counted=counted,
+        initials=initials,
         total=kind == "count" and _TOTAL_ASKED.search(fold(lower)) is not None,
         percent=percent,
         pairs={word: frozenset(found) for word, found in pairs.items()},
@@ -450,7 +458,7 @@ class Answerer:
         if not items:
             # A second sentence when it covers question terms the first one lacks.
             for _, span in scored[1:4]:
-                if self.coverage(q, span) >= SUPPORT_THRESHOLD and self._adds(q, said, span):
+                if self.supported(q, span) and self._adds(q, said, span):
                     said.append(span)
                     break
             said.sort(key=lambda s: (s.doc, s.start))
@@ -471,6 +479,9 @@ class Answerer:
         if q.counted == "%":
             return "%" in said
         if q.kind == "count" and q.count is None and not has_amount(said):
+            return False
+        # "Bao nhiêu ủy viên?" is not answered by a sentence whose numbers count other things ("10 ban chỉ đạo").
+        if q.kind == "count" and q.counted and q.counted != "%" and not self.counts(q, said):
             return False
         # A total is not answered by the count of a part ("140 đảng viên hoàn thành xuất sắc …").
         if q.total and not _TOTAL_GIVEN.search(fold(said)):
@@ -497,10 +508,17 @@ class Answerer:
 
     @staticmethod
     def counts(q: Question, said: str) -> bool:
-        """Whether `said` puts a number before the noun the question counts."""
+        """Whether a number in `said` counts what the question counts: the noun within two words
+        after it ("3 nhóm nhiệm vụ"), its abbreviation ("43/68 TCCSĐ"), or a unit of amount ("tỷ đồng")."""
         assert q.counted is not None
         seen = fold(said) if q.folded else canonical(said)
-        return re.search(r"(?<!\w)\d[\d.,/]*\s+" + re.escape(q.counted), seen) is not None
+        for m in _QUANTITY.finditer(seen):
+            after = re.findall(r"\w+", seen[m.end() : m.end() + 40])[:2]
+            if q.counted in after or "%" in m.group():
+                return True
+            if after and (fold(after[0]) in q.initials or fold(after[0]) in _UNITS):
+                return True
+        return False
 
     def _adds(self, q: Question, said: list[Span], span: Span) -> bool:
         have = frozenset().union(*(self.terms_of(s, q.folded) for s in said))

@@ -159,8 +159,8 @@ GLOSSARY: dict[str, str] = {
 }
 # The head noun of "how many …": the last word before the verb or preposition that ends the phrase.
 _COUNTED = re.compile(
-    r"\bhow (?:many|much)\s+(?:[\w'-]+\s+){0,4}?([a-z]+)\s+(?:did|does|do|were|are|was|is|have|has|had|will"
-    r"|can|could|in|of|for|at|on|from|with|to|by|were|there)\b"
+    r"\bhow (?:many|much)\s+(?P<phrase>(?:\S+\s+){0,6}?(?P<head>[a-z]+))\s+"
+    r"(?:did|does|do|were|are|was|is|have|has|had|will|can|could|in|of|for|at|on|from|with|to|by|there)\b"
 )
 _LEADS = ("bao nhiêu", "phần trăm", "khi nào", "ngày nào")
 _PATTERN = re.compile(
@@ -190,12 +190,19 @@ def expand(question: str) -> str:
         return question
     lower = question.lower()
     matches = list(_PATTERN.finditer(lower))
-    placed = [(m.start(), GLOSSARY[m.group(1)]) for m in matches]
-    # What "how many" counts must be known: "How many Covid-19 cases …?" with no word for "cases"
-    # keeps "cases", which no document has, so the answerer sees a question about something unheld.
+    placed = [(float(m.start()), GLOSSARY[m.group(1)]) for m in matches]
+    # What "how many" counts follows "bao nhiêu" ("how many … models" -> "bao nhiêu mô hình"). It must be
+    # known: "How many Covid-19 cases …?" with no word for "cases" keeps "cases", which no document has,
+    # so the answerer sees a question about something the documents do not hold.
     counted = _COUNTED.search(lower)
-    if counted and not any(m.start() <= counted.start(1) < m.end() for m in matches):
-        placed.append((counted.start(1), counted.group(1)))
+    if counted:
+        after_how = counted.start() + 0.5
+        # the last known term in the phrase ("… mass mobilisation) models"), else its last word
+        inside = [i for i, m in enumerate(matches) if counted.start("phrase") <= m.start() < counted.end("phrase")]
+        if inside:
+            placed[inside[-1]] = (after_how, placed[inside[-1]][1])
+        else:
+            placed.append((after_how, counted.group("head")))
     found = [term for _, term in sorted(placed)]
     rest = _PATTERN.sub(" ", lower)
     # Keep what a glossary cannot translate and the text does use: numbers, codes, names.

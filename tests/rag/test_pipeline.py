@@ -222,6 +222,17 @@ def test_an_english_count_of_something_unknown_is_refused(pipeline) -> None:  # 
     assert pipeline.ask("How many Covid-19 cases did Hanoi record in 2020?").refused
 
 
+def test_a_count_is_answered_by_a_number_of_what_was_asked(pipeline) -> None:  # type: ignore[no-untyped-def]
+    # "10 ban chỉ đạo" counts committees, not members; "43/68 TCCSĐ" abbreviates what was asked.
+    assert pipeline.ask("Ban Thường vụ Thành ủy Hà Nội khóa XVII có bao nhiêu ủy viên?").refused
+    assert pipeline.ask("Hà Nội có bao nhiêu quận huyện?").refused
+    models = pipeline.ask("Bao nhiêu tổ chức cơ sở đảng đã đăng ký xây dựng mô hình Dân vận khéo?")
+    assert "43/68 TCCSĐ" in models.text
+    english = "How many 'Dân vận khéo' (skilful mass mobilisation) models did the bloc's party organisations register?"
+    assert expand(english).startswith("bao nhiêu mô hình")  # what is counted follows "bao nhiêu"
+    assert "239 mô hình" in pipeline.ask(english).text
+
+
 def test_reopening_an_index_reuses_a_loaded_model(pipeline) -> None:  # type: ignore[no-untyped-def]
     again = Pipeline.open(pipeline.settings, pipeline.encoder)
     assert again.encoder is pipeline.encoder
