@@ -231,6 +231,11 @@ def has_amount(said: str) -> bool:
     return False
 
 
+def _capitalized(word: str) -> bool:
+    """"Giấy", "Nguyễn": a capital then lower case; not "TP", "XVII" or "Covid-19"."""
+    return len(word) > 1 and word.isalpha() and word[0].isupper() and word[1:].islower()
+
+
 def proper_names(text: str) -> list[list[str]]:
     """Runs of two or more capitalized words ("Cầu Giấy", "Nguyễn Anh Cường"), not abbreviations ("TP").
 
@@ -240,7 +245,7 @@ def proper_names(text: str) -> list[list[str]]:
     run: list[str] = []
     for i, word in enumerate(text.split()):
         bare = word.strip(".,;:!?()“”\"'")
-        capitalized = i > 0 and len(bare) > 1 and bare.isalpha() and bare[0].isupper() and bare[1:].islower()
+        capitalized = i > 0 and _capitalized(bare)
         if capitalized:
             run.append(bare)
         if not capitalized or bare != word:  # a lower-case word or punctuation ends a run
@@ -257,7 +262,7 @@ def names_person(text: str) -> bool:
     words = text.split()
     for i in range(len(words)):
         name = [w.strip(".,;:!?()“”\"'") for w in words[i : i + 4]]
-        capitalized = [len(w) > 1 and w.isalpha() and w[0].isupper() and w[1:].islower() for w in name]
+        capitalized = [_capitalized(w) for w in name]
         run = next((n for n, c in enumerate(capitalized) if not c), len(name))
         if run >= 3 and nfc(name[0]).lower() in _SURNAMES:
             return True
@@ -285,6 +290,11 @@ def levels(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def _after(text: str, number: re.Match[str]) -> list[str]:
+    """The two words after a number."""
+    return re.findall(r"\w+", text[number.end() : number.end() + 40])[:2]
+
+
 def _overlaps(chunk: Chunk, span: Span) -> bool:
     return chunk.doc == span.doc and span.start < chunk.end and span.end > chunk.start
 
@@ -295,7 +305,7 @@ class Answerer:
     def __init__(self, index: Index) -> None:
         self.index = index
         self._sentences: dict[str, tuple[list[Span], list[int]]] = {}  # spans and their starts
-        self._titles: dict[tuple[str, bool], frozenset[str]] = {}
+        self._about: dict[tuple[str, bool], frozenset[str]] = {}
         self._terms: dict[tuple[str, int, int, bool], frozenset[str]] = {}
 
     def sentences_of(self, doc: str) -> list[Span]:
@@ -363,16 +373,17 @@ class Answerer:
         return out
 
     def context_terms(self, span: Span, folded: bool) -> frozenset[str]:
-        """Terms of the sentences just before and of the document's title (what the sentence is about)."""
-        title = self._titles.get((span.doc, folded))
+        """Terms of what a sentence is about: the sentences just before it, and its document's
+        title and lead sentence (a news lead names the report or event the article is about)."""
+        title = self._about.get((span.doc, folded))
         if title is None:
-            if len(self._titles) >= CACHED_DOCUMENTS:
-                self._titles.clear()
+            if len(self._about) >= CACHED_DOCUMENTS:
+                self._about.clear()
             document = self.index.documents[span.doc]
             spans = self.sentences_of(span.doc)
             lead = self.text(spans[0]) if spans else ""
             title = frozenset(terms(document.title + "\n" + lead, folded=folded))
-            self._titles[span.doc, folded] = title
+            self._about[span.doc, folded] = title
         return title.union(*(self.terms_of(before, folded) for before in self.context(span)))
 
     def score(self, q: Question, span: Span, rank: int) -> float:
@@ -512,13 +523,10 @@ class Answerer:
         after it ("3 nhóm nhiệm vụ"), its abbreviation ("43/68 TCCSĐ"), or a unit of amount ("tỷ đồng")."""
         assert q.counted is not None
         seen = fold(said) if q.folded else canonical(said)
-        for m in _QUANTITY.finditer(seen):
-            after = re.findall(r"\w+", seen[m.end() : m.end() + 40])[:2]
-            if q.counted in after or "%" in m.group():
-                return True
-            if after and (fold(after[0]) in q.initials or fold(after[0]) in _UNITS):
-                return True
-        return False
+        if any(q.counted in _after(seen, m) or m.group().endswith("%") for m in _QUANTITY.finditer(seen)):
+            return True
+        plain = fold(said)
+        return any(set(_after(plain, m)[:1]) & (q.initials | _UNITS) for m in _QUANTITY.finditer(plain))
 
     def _adds(self, q: Question, said: list[Span], span: Span) -> bool:
         have = frozenset().union(*(self.terms_of(s, q.folded) for s in said))

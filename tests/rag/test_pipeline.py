@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from rag.answer import REFUSAL, Answerer, has_amount, levels, names_person, numbered, offices, proper_names
+from rag.answer import REFUSAL, Answerer, Question, has_amount, levels, names_person, numbered, offices, proper_names
 from rag.errors import BadQuestion
 from rag.glossary import expand
 from rag.pipeline import Pipeline, answer_json
@@ -165,8 +165,6 @@ def test_a_total_is_not_answered_by_the_count_of_a_part(pipeline) -> None:  # ty
 
 
 def test_a_word_of_a_phrase_is_not_lent_by_context_alone() -> None:
-    from rag.answer import Question
-
     q = Question(
         text="", kind="count", count=None, folded=False, weights={"a": 1.0, "b": 1.0, "a_b": 1.0},
         pairs={"a": frozenset({"a_b"}), "b": frozenset({"a_b"})},
@@ -231,6 +229,10 @@ def test_a_count_is_answered_by_a_number_of_what_was_asked(pipeline) -> None:  #
     english = "How many 'Dân vận khéo' (skilful mass mobilisation) models did the bloc's party organisations register?"
     assert expand(english).startswith("bao nhiêu mô hình")  # what is counted follows "bao nhiêu"
     assert "239 mô hình" in pipeline.ask(english).text
+    # An amount is measured in units: "bao nhiêu ngân sách" is answered by "11.085,046 tỷ đồng".
+    amount = Question("", "count", None, False, {}, counted="ngân", initials=frozenset({"ns"}))
+    assert Answerer.counts(amount, "Ước thu ngân sách đạt 11.085,046 tỷ đồng.")
+    assert not Answerer.counts(amount, "thành lập 10 ban chỉ đạo")
 
 
 def test_reopening_an_index_reuses_a_loaded_model(pipeline) -> None:  # type: ignore[no-untyped-def]
