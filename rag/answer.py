@@ -84,7 +84,9 @@ _UNITS = frozenset("ty trieu nghin ngan tram dong usd ha km m2 tan lit phan".spl
 # Offices, unaccented, with "phó" (deputy) kept as part of the office.
 _OFFICE = re.compile(r"(?<!\w)(pho\s+)?(bi thu|chu tich|giam doc|truong ban|thu tuong|truong doan)(?!\w)")
 # "số 1", "lần thứ XVII", "khóa XV" (unaccented): a number that names one of several things.
-_NUMBERED = re.compile(r"(?<!\w)(so|thu|khoa)\s+(\d+|[ivxlc]+)(?![\w\-/]|[.,]\d)")
+# A list after one marker names each ("khóa XI, XII", "số 6 và 7").
+_NUMBER_NAME = r"(?:\d+|[ivxlc]+)(?![\w\-/]|[.,]\d)"
+_NUMBERED = re.compile(rf"(?<!\w)(so|thu|khoa)\s+({_NUMBER_NAME}(?:\s*(?:,|va)\s*{_NUMBER_NAME})*)")
 _DAY_ASKED = re.compile(r"\b(ngày nào|ngay nao|hôm nào|what date|which day)\b", re.IGNORECASE)  # a year will not do
 _DAY = re.compile(r"\d{1,2}/\d{1,2}(?:/\d{2,4})?")
 _YEAR = re.compile(r"(?:19|20)\d\d")
@@ -165,7 +167,9 @@ def analyze(question: str, index: Index, folded: bool | None = None) -> Question
     lower = text.lower()
     kind = next((name for name, pattern in _KINDS if re.search(pattern, lower)), "fact")
     count = None
-    m = re.search(r"(?<![\w\-/])(\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")\s+(?!năm\b|nam\b)[^\W\d_]", lower)
+    counting = re.compile(r"(?<![\w\-/])(\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")\s+(?!năm\b|nam\b)[^\W\d_]")
+    # A number after a name or "số" names a thing ("Trung ương 4", "Chương trình 01"); it does not count.
+    m = next((c for c in counting.finditer(lower) if not _names_number(text, c.start())), None)
     if m:
         word = m.group(1)
         count = int(word) if word.isdigit() else _NUMBER_WORDS[word]
@@ -219,6 +223,12 @@ def analyze(question: str, index: Index, folded: bool | None = None) -> Question
         percent=percent,
         pairs={word: frozenset(found) for word, found in pairs.items()},
     )
+
+
+def _names_number(text: str, at: int) -> bool:
+    """Whether the number at `at` belongs to a name: after a capitalized word or "số", "thứ", "khóa"."""
+    before = text[:at].split()
+    return bool(before) and (_capitalized(before[-1]) or fold(before[-1]) in ("so", "thu", "khoa"))
 
 
 def has_amount(said: str) -> bool:
@@ -279,7 +289,9 @@ def offices(text: str) -> set[str]:
 
 def numbered(text: str) -> set[tuple[str, str]]:
     """Numbered names in a text, unaccented: "đoàn kiểm tra số 1" -> {("so", "1")}, "khóa XV" -> {("khoa", "xv")}."""
-    return {(m.group(1), m.group(2)) for m in _NUMBERED.finditer(fold(text))}
+    return {
+        (m.group(1), value) for m in _NUMBERED.finditer(fold(text)) for value in re.split(r"\s*(?:,|va)\s*", m.group(2))
+    }
 
 
 def levels(text: str) -> frozenset[str]:
@@ -455,7 +467,7 @@ class Answerer:
         if q.kind == "list" or q.count is not None:
             anchor, items = self.list_items(best, q.count)
             said = [anchor]
-            if not items:
+            if not items and q.kind == "list":
                 # A list question is answered by a list: a close runner-up that announces one wins.
                 for value, span in scored[:LIST_RUNNERS_UP]:
                     if span != best and value >= top - LIST_MARGIN and self.supported(q, span):

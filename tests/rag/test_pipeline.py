@@ -187,6 +187,10 @@ def test_a_number_that_names_something_must_match(pipeline) -> None:  # type: ig
     assert numbered("Đại hội lần thứ XVII, khóa XV; Nghị quyết số 15-NQ/TU; số 1.000 người; số 1.") == {
         ("thu", "xvii"), ("khoa", "xv"), ("so", "1")
     }
+    assert numbered("Nghị quyết Trung ương 4 (khóa XI, XII)") == {("khoa", "xi"), ("khoa", "xii")}
+    # "khóa XII" is one of "khóa XI, XII"; and "Trung ương 4" names a resolution, it does not ask for 4 items.
+    data = pipeline.ask("Thành ủy thực hiện Nghị quyết Trung ương 4 khóa XII ra sao?")
+    assert "Nghị quyết Trung ương 4 (khóa XI, XII)" in data.text and "Thứ nhất" not in data.text
 
 
 def test_a_name_the_documents_never_use_is_not_held(pipeline) -> None:  # type: ignore[no-untyped-def]
