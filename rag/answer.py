@@ -55,6 +55,8 @@ _KINDS = (
     ("about", r"\b(về gì|ve gi|về vấn đề gì|về việc gì|nội dung gì|nội dung về|what is .* about|about what)\b"),
     ("list", r"\b(những|các|nhung|cac)\b.*\b(nào|nao|gì|gi)\b|\b(gồm|liệt kê|what are|which are|list)\b"),
 )
+# "4 mục tiêu", "bốn nhóm": a number before a noun (not "4 năm", a span of years)
+_COUNT = re.compile(r"(?<![\w\-/])(\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")\s+(?!năm\b|nam\b)[^\W\d_]")
 _ITEM = re.compile(
     r"^(?:(?P<ord>thứ\s+(?:nhất|hai|ba|tư|năm|sáu|bảy|tám|chín|mười))"
     r"|(?P<la>(?:một|hai|ba|bốn|năm|sáu|bảy|tám|chín|mười)\s+là)"
@@ -85,8 +87,9 @@ _UNITS = frozenset("ty trieu nghin ngan tram dong usd ha km m2 tan lit phan".spl
 _OFFICE = re.compile(r"(?<!\w)(pho\s+)?(bi thu|chu tich|giam doc|truong ban|thu tuong|truong doan)(?!\w)")
 # "số 1", "lần thứ XVII", "khóa XV" (unaccented): a number that names one of several things.
 # A list after one marker names each ("khóa XI, XII", "số 6 và 7").
+_NUMBER_MARKERS = ("so", "thu", "khoa")
 _NUMBER_NAME = r"(?:\d+|[ivxlc]+)(?![\w\-/]|[.,]\d)"
-_NUMBERED = re.compile(rf"(?<!\w)(so|thu|khoa)\s+({_NUMBER_NAME}(?:\s*(?:,|va)\s*{_NUMBER_NAME})*)")
+_NUMBERED = re.compile(rf"(?<!\w)({'|'.join(_NUMBER_MARKERS)})\s+({_NUMBER_NAME}(?:\s*(?:,|va)\s*{_NUMBER_NAME})*)")
 _DAY_ASKED = re.compile(r"\b(ngày nào|ngay nao|hôm nào|what date|which day)\b", re.IGNORECASE)  # a year will not do
 _DAY = re.compile(r"\d{1,2}/\d{1,2}(?:/\d{2,4})?")
 _YEAR = re.compile(r"(?:19|20)\d\d")
@@ -167,9 +170,8 @@ def analyze(question: str, index: Index, folded: bool | None = None) -> Question
     lower = text.lower()
     kind = next((name for name, pattern in _KINDS if re.search(pattern, lower)), "fact")
     count = None
-    counting = re.compile(r"(?<![\w\-/])(\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")\s+(?!năm\b|nam\b)[^\W\d_]")
     # A number after a name or "số" names a thing ("Trung ương 4", "Chương trình 01"); it does not count.
-    m = next((c for c in counting.finditer(lower) if not _names_number(text, c.start())), None)
+    m = next((c for c in _COUNT.finditer(lower) if not _names_number(text, c.start())), None)
     if m:
         word = m.group(1)
         count = int(word) if word.isdigit() else _NUMBER_WORDS[word]
@@ -228,7 +230,7 @@ def analyze(question: str, index: Index, folded: bool | None = None) -> Question
 def _names_number(text: str, at: int) -> bool:
     """Whether the number at `at` belongs to a name: after a capitalized word or "số", "thứ", "khóa"."""
     before = text[:at].split()
-    return bool(before) and (_capitalized(before[-1]) or fold(before[-1]) in ("so", "thu", "khoa"))
+    return bool(before) and (_capitalized(before[-1]) or fold(before[-1]) in _NUMBER_MARKERS)
 
 
 def has_amount(said: str) -> bool:
@@ -239,6 +241,9 @@ def has_amount(said: str) -> bool:
             continue
         return True
     return False
+
+
+_PUNCTUATION = ".,;:!?()“”\"'"  # stripped from a word's ends before it is judged a name
 
 
 def _capitalized(word: str) -> bool:
@@ -254,7 +259,7 @@ def proper_names(text: str) -> list[list[str]]:
     names: list[list[str]] = []
     run: list[str] = []
     for i, word in enumerate(text.split()):
-        bare = word.strip(".,;:!?()“”\"'")
+        bare = word.strip(_PUNCTUATION)
         capitalized = i > 0 and _capitalized(bare)
         if capitalized:
             run.append(bare)
@@ -271,7 +276,7 @@ def names_person(text: str) -> bool:
     """Whether a text names a person: "Nguyễn Thị Tuyến", "đồng chí Đinh Tiến Dũng", "ông Cường"."""
     words = text.split()
     for i in range(len(words)):
-        name = [w.strip(".,;:!?()“”\"'") for w in words[i : i + 4]]
+        name = [w.strip(_PUNCTUATION) for w in words[i : i + 4]]
         capitalized = [_capitalized(w) for w in name]
         run = next((n for n, c in enumerate(capitalized) if not c), len(name))
         if run >= 3 and nfc(name[0]).lower() in _SURNAMES:
@@ -420,7 +425,7 @@ class Answerer:
         for passage in retrieved.passages:
             chunk = passage.chunk
             for span in self.sentences_of(chunk.doc):
-                if span.start < chunk.end and span.end > chunk.start and span not in seen:
+                if _overlaps(chunk, span) and span not in seen:
                     seen[span] = passage.rank
         return list(seen.items())
 
@@ -518,16 +523,15 @@ class Answerer:
         # "Khi nào …?" is answered by a time: a date, a month, a year ("đầu tháng 4", "ngày 11/12").
         if q.kind == "when" and not (_DATE.search(said) or (_YEAR.search(said) and not _DAY_ASKED.search(q.text))):
             return False
+        if q.kind not in ("who", "count"):
+            return True
         around = " ".join([*map(self.text, self.context(span)), said])  # the sentence and those just before
         # "Ai là Bí thư …?" is not answered by a "Phó Bí thư" (a deputy), nor the other way round.
-        if q.kind == "who" and not offices(q.text) <= offices(around):
-            return False
+        if q.kind == "who":
+            return offices(q.text) <= offices(around)
         # A city figure does not answer a district question, nor the other way round.
-        if q.kind == "count":
-            asked, found = levels(q.text), levels(around)
-            if asked and found and not asked & found:
-                return False
-        return True
+        asked, found = levels(q.text), levels(around)
+        return not (asked and found and not asked & found)
 
     @staticmethod
     def counts(q: Question, said: str) -> bool:
