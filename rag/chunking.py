@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from rag.records import Chunk, Document
+from rag.structure import unwrap
 
 SEPARATORS = ["\n\n", "\n", ". ", ".\u00a0", "… ", "? ", "! ", "; ", ": ", ", ", " ", ""]
 
@@ -32,8 +33,9 @@ def chunk_document(
 ) -> list[Chunk]:
     """Chunks of one document's content regions, numbered from `first_id`."""
     chunks: list[Chunk] = []
+    flow = unwrap(document.text)  # hard wraps read as spaces; same offsets as the stored text
     for region_start, region_end in document.content:
-        region = document.text[region_start:region_end]
+        region = flow[region_start:region_end]
         cursor = 0
         for piece in splitter.split_text(region):
             at = region.find(piece, cursor)
@@ -48,7 +50,7 @@ def chunk_document(
                     doc=document.doc,
                     start=start,
                     end=start + len(piece),
-                    text=piece,
+                    text=document.text[start : start + len(piece)],
                 )
             )
             cursor = at + 1

@@ -12,12 +12,12 @@ import codecs
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 from rag.errors import CorpusError
 from rag.records import Document
+from rag.structure import ITEM, Line, is_structured, is_terminated, is_timestamp, lines, sentence_bounds, unwrap
 from rag.text import nfc
 
 SUFFIXES = (".txt", ".md")
@@ -26,15 +26,9 @@ SUFFIXES = (".txt", ".md")
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MIN_WORDS = 20  # a paragraph of article prose; captions, bylines and menus are shorter
 MIN_LIST_ITEM_WORDS = 4
+HEADER_LINES = 5  # a document that is content from its first line has its title and date within these
 
 _WORD = re.compile(r"\w+")
-_TERMINATED = re.compile(r"[.!?…;:][”\"’')»\]]*$")
-_SENTENCE_END = re.compile(r"[.!?…](?=[”\"’')»]*\s+[\"“(]?[A-ZÀ-ỸĐ0-9])")
-_LIST_MARKER = re.compile(
-    r"^(?:\(?[a-zđ0-9]{1,2}[.)]\s|[-–•+*]\s|(?:thứ|bước)\s+(?:nhất|hai|ba|tư|năm|sáu|bảy|tám|chín|mười)\b"
-    r"|(?:một|hai|ba|bốn|năm|sáu|bảy|tám|chín|mười)\s+là\b)",
-    re.IGNORECASE,
-)
 _MOJIBAKE = re.compile(r"\ufffd|[^\W\d_]\?[^\W\d_]")
 _DATE_DMY = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
 _DATE_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
@@ -43,19 +37,8 @@ _TITLE_DATE = re.compile(r"\s*\([^()]*\d{1,2}/\d{1,2}/\d{4}[^()]*\)\s*$")
 # the wrong code page has few of them.
 _VIETNAMESE_LETTER = re.compile(r"[đĐ\u1ea0-\u1ef9]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+_FORM_FIELD = re.compile(r":\s*\(\*\)\s*$")
 _AGENCY = re.compile(r"^(?:\(([A-ZĐ][A-ZĐ0-9]{1,7})\)|([A-ZĐ][A-ZĐ0-9]{1,7})\s*[-–—])")
-
-
-def _lines(text: str) -> Iterator[tuple[int, int, str]]:
-    """Yield (start, end, stripped line) for each line, offsets around the stripped part."""
-    pos = 0
-    for raw in text.splitlines(keepends=True):
-        body = raw.rstrip("\r\n")
-        stripped = body.strip()
-        if stripped:
-            start = pos + (len(body) - len(body.lstrip()))
-            yield start, start + len(stripped), stripped
-        pos += len(raw)
 
 
 def is_article_line(line: str) -> bool:
@@ -63,13 +46,13 @@ def is_article_line(line: str) -> bool:
     if _MOJIBAKE.search(line):
         return False
     n_words = len(_WORD.findall(line))
-    terminated = bool(_TERMINATED.search(line))
-    if _LIST_MARKER.match(line) and terminated and n_words >= MIN_LIST_ITEM_WORDS:
+    terminated = is_terminated(line)
+    if ITEM.match(line) and terminated and n_words >= MIN_LIST_ITEM_WORDS:
         return True
     if n_words < MIN_WORDS:
         return False
     # Prose ends a sentence; a run of related-article titles or a caption does not.
-    return terminated or len(_SENTENCE_END.findall(line)) >= 2
+    return terminated or sum(1 for _ in sentence_bounds(line, 0, len(line))) >= 3
 
 
 def _is_doubled(line: str) -> bool:
@@ -106,19 +89,55 @@ def _find_date(header: list[str]) -> str | None:
     return None
 
 
-def parse(doc: str, text: str) -> Document:
-    """Build a Document from stored text: content regions and metadata."""
-    text = nfc(text)
-    lines = list(_lines(text))
-    counts = Counter(line for _, _, line in lines)
-    keep = [is_article_line(line) and counts[line] == 1 for _, _, line in lines]
+def looks_like_web_page(found: list[Line]) -> bool:
+    """Whether a file is a saved web page, judged on the whole file.
 
-    # Runs of article lines (blank lines between them allowed) become content regions.
+    A page carries traces of its site: a line of links or fields split by "|", a line
+    written twice over ("Bình chọn Bình chọn"), a form field ("Họ tên:(*)"), text in a
+    broken encoding, a line that is only a date and a time; or short lines that carry
+    no document structure (captions, menus) while no line does (a heading, a list
+    item, a "label: value" row). A regulation, a notice or a report has structure.
+    """
+    short = [line.text for line in found if len(_WORD.findall(line.text)) < MIN_WORDS]
+    traces = sum(
+        1
+        for line in short
+        if ("|" in line and not line.startswith("|"))
+        or _is_doubled(line)
+        or _FORM_FIELD.search(line)
+        or _MOJIBAKE.search(line)
+        or is_timestamp(line)
+    )
+    if traces:
+        return True
+    plain = [line for line in short if not is_structured(line) and not is_terminated(line)]
+    return len(plain) >= 3 and not any(is_structured(line) for line in short)
+
+
+def parse(doc: str, text: str) -> Document:
+    """Build a Document from stored text: content regions and metadata.
+
+    A saved web page keeps only its article lines (see `is_article_line`); any other
+    file is content whole. Hard-wrapped lines are judged as the paragraphs they form.
+    """
+    text = nfc(text)
+    found = list(lines(unwrap(text)))
+    furniture = 0
+    if looks_like_web_page(found):
+        counts = Counter(line.text for line in found)
+        keep = [is_article_line(line.text) and counts[line.text] == 1 for line in found]
+        furniture = keep.count(False)
+        if not any(keep):  # nothing reads as an article: never lose the file, keep it whole
+            keep, furniture = [True] * len(found), 0
+    else:
+        keep = [True] * len(found)
+
+    # Runs of kept lines (blank lines between them allowed) become content regions.
     regions: list[tuple[int, int]] = []
     run: tuple[int, int] | None = None
-    for (start, end, _), kept in zip(lines, keep):
+    for line, kept in zip(found, keep):
         if kept:
-            run = (run[0] if run else start, end)
+            run = (run[0] if run else line.start, line.end)
         elif run:
             regions.append(run)
             run = None
@@ -126,10 +145,10 @@ def parse(doc: str, text: str) -> Document:
         regions.append(run)
     content = tuple(regions)
 
-    first = next((i for i, kept in enumerate(keep) if kept), len(lines))
-    header = [line for _, _, line in lines[:first]]
-    lead = text[content[0][0] : content[0][1]] if content else ""
-    agency = _AGENCY.match(lead)
+    first = next((i for i, kept in enumerate(keep) if kept), len(found))
+    header = [line.text for line in found[: first if furniture else HEADER_LINES]]
+    lead = unwrap(text)[content[0][0] : content[0][1]] if content else ""
+    agency = _AGENCY.match(lead) if furniture else None
     return Document(
         doc=doc,
         text=text,
@@ -138,6 +157,7 @@ def parse(doc: str, text: str) -> Document:
         source=(agency.group(1) or agency.group(2)) if agency else None,
         content=content,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        furniture=furniture,
     )
 
 
@@ -223,13 +243,11 @@ def load_corpus(corpus_dir: Path, warn: list[str]) -> list[Document]:
         except (ValueError, OSError) as exc:
             warn.append(f"skipped {name}: {exc}")
             continue
-        if not document.content:
-            warn.append(f"skipped {name}: no article text found (only short lines)")
-            continue
         docs.append(document)
     if not docs:
+        why = "; ".join(line.removeprefix("skipped ") for line in warn) if warn else "it holds no .txt or .md files"
         raise CorpusError(
-            f"no readable .txt or .md documents in {str(corpus_dir)!r}; "
+            f"no readable .txt or .md documents in {str(corpus_dir)!r} ({why}); "
             "add UTF-8 text files or point --corpus at the right folder"
         )
     return docs

@@ -28,6 +28,7 @@ from rag.documents import load_corpus
 from rag.errors import IndexMissing, ModelError
 from rag.records import Chunk, Document
 from rag.settings import Settings
+from rag.structure import one_line, unwrap
 from rag.store import ChunkStore, DocumentStore, write_chunks, write_documents
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 2  # 2: chunk table as .npy, documents read on demand, own BM25 arrays
 # Bump when cleaning, chunking or embedding input changes: old vectors are then not reused.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2  # 2: whole documents, hard wraps joined, content-keyed reuse
 MANIFEST = "manifest.json"
 SWAP_WAIT_S = 2.0  # how long a reader waits for a build's swap before taking it for a crash
 FILES = ("vectors.faiss", "documents.jsonl", "documents.offsets.npy", "chunks.npy", "lexical")
@@ -59,8 +60,23 @@ def package_version() -> str:
 
 
 def embedding_text(document: Document, chunk: Chunk) -> str:
-    """What the encoder sees for a chunk: the chunk text, headed by its document title."""
-    return f"{document.title}\n{chunk.text}"
+    """What the encoder sees for a chunk: the chunk text on one line, headed by its document title."""
+    return f"{document.title}\n{one_line(chunk.text)}"
+
+
+ChunkKey = tuple[str, int, int, str]  # document hash, start, end, embedding text
+
+
+def _reusable_chunks(old: Index, hashes: dict[str, str]) -> dict[ChunkKey, int]:
+    """Old chunk ids of the documents whose text is unchanged, by content key; one pass over the chunk table."""
+    unchanged = {old.documents.number[doc] for doc, sha in old.manifest["documents"].items() if hashes.get(doc) == sha}
+    found: dict[ChunkKey, int] = {}
+    for chunk_id, (number, start, end) in enumerate(np.asarray(old.chunks.table).tolist()):
+        if number in unchanged:
+            document = old.documents[old.documents.names[number]]
+            chunk = Chunk(chunk_id, document.doc, start, end, document.text[start:end])
+            found[document.sha256, start, end, embedding_text(document, chunk)] = chunk_id
+    return found
 
 
 @dataclass
@@ -228,6 +244,9 @@ def build_index(settings: Settings, log: Log = _stderr, encoder: Encoder | None 
     documents = load_corpus(settings.corpus_dir, warnings)
     for line in warnings:
         log(f"hoidap: warning: {line}")
+    for document in documents:
+        if document.furniture:
+            log(f"hoidap: {document.doc}: a saved web page; {document.furniture} lines of page furniture left out")
 
     old: Index | None = None
     try:
@@ -259,27 +278,22 @@ def build_index(settings: Settings, log: Log = _stderr, encoder: Encoder | None 
     chunks = chunk_corpus(documents, settings.chunk_size, settings.chunk_overlap)
     by_doc = {d.doc: d for d in documents}
 
-    # Reuse the vectors of documents whose text is unchanged (same chunks, same order).
-    # Their postings in the lexical index are reused too: `keep` maps old chunk ids to new ones.
-    reusable: dict[str, np.ndarray] = {}
+    # Reuse the vector and postings of every chunk whose content is unchanged: the key is the
+    # document's hash, the span and what the encoder reads, never the chunk's position.
+    flows = {d.doc: unwrap(d.text) for d in documents}
     keep = np.full(len(old.chunks) if old is not None else 0, -1, dtype=np.int64)
-    if old is not None:
-        for doc, sha in old.manifest["documents"].items():
-            if hashes.get(doc) == sha:
-                reusable[doc] = old.chunks.ids_of(doc)
+    old_ids = _reusable_chunks(old, hashes) if old is not None else {}
     vectors = np.zeros((len(chunks), encoder.dim), dtype=np.float32)
     todo: list[int] = []
-    position: dict[str, int] = {}
     for chunk in chunks:
-        kept = reusable.get(chunk.doc)
-        i = position.get(chunk.doc, 0)
-        if kept is not None and i < len(kept):
-            keep[kept[i]] = chunk.id
-        else:
+        document = by_doc[chunk.doc]
+        found = old_ids.get((document.sha256, chunk.start, chunk.end, embedding_text(document, chunk)))
+        if found is None:
             todo.append(chunk.id)
-        position[chunk.doc] = i + 1
-    if old is not None and reusable:
-        moved = np.flatnonzero(keep >= 0)
+        else:
+            keep[found] = chunk.id
+    moved = np.flatnonzero(keep >= 0)
+    if old is not None and len(moved):
         vectors[keep[moved]] = old.vectors.vectors()[moved]
     if todo:
         log(f"hoidap: embedding {len(todo)} chunks with {encoder.name}")
@@ -300,10 +314,11 @@ def build_index(settings: Settings, log: Log = _stderr, encoder: Encoder | None 
         "counts": {"documents": len(documents), "chunks": len(chunks)},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    lexical_texts = [flows[c.doc][c.start : c.end] for c in chunks]
     lexical = None
-    if old is not None and reusable:
-        lexical = old.lexical.update(keep, np.asarray(todo, dtype=np.int64), [chunks[i].text for i in todo])
-    _write(folder, manifest, documents, chunks, vectors, lexical)
+    if old is not None and len(moved):
+        lexical = old.lexical.update(keep, np.asarray(todo, dtype=np.int64), [lexical_texts[i] for i in todo])
+    _write(folder, manifest, documents, chunks, vectors, lexical, lexical_texts)
     return BuildReport(
         documents=len(documents),
         chunks=len(chunks),
@@ -338,7 +353,8 @@ def _write(
     documents: list[Document],
     chunks: list[Chunk],
     vectors: np.ndarray,
-    lexical: LexicalIndex | None = None,
+    lexical: LexicalIndex | None,
+    lexical_texts: list[str],
 ) -> None:
     """Write a complete index next to `folder`, then swap it into place.
 
@@ -358,7 +374,7 @@ def _write(
     index = VectorIndex.build(vectors)
     index.save(tmp / "vectors.faiss")
     manifest["vector_index"] = index.describe()
-    (lexical or LexicalIndex.build([c.text for c in chunks])).save(tmp / "lexical")
+    (lexical or LexicalIndex.build(lexical_texts)).save(tmp / "lexical")
     # The manifest goes last: a folder without one is never taken for an index.
     (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
     _fsync_tree(tmp)

@@ -16,6 +16,7 @@ class Document:
     source: str | None
     content: tuple[tuple[int, int], ...]
     sha256: str
+    furniture: int = 0  # lines of a saved web page left out as page furniture
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,3 @@ class ChunkStore(Sequence[Chunk]):
         number, start, end = (int(v) for v in self.table[i])
         doc = self.documents.names[number]
         return Chunk(i, doc, start, end, self.documents[doc].text[start:end])
-
-    def ids_of(self, doc: str) -> np.ndarray:
-        """Chunk ids of one document, in order."""
-        return np.flatnonzero(self.table[:, 0] == self.documents.number[doc])

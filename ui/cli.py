@@ -96,53 +96,39 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from eval.baseline import Baseline
     from eval.qa import DEFAULT_QA, load_qa
-    from eval.runner import Run, format_failures, pipeline_ask, run_items, table
-    from rag.documents import read_text
-    from rag.errors import IndexMissing
-    from rag.index import build_index, read_manifest
-    from rag.pipeline import Pipeline
-    from rag.text import nfc
+    from eval.runner import format_failures, table
+    from eval.suite import as_json, load_suite, run_set
 
     settings = _settings(args)
-    items = load_qa(args.qa or DEFAULT_QA, settings.corpus_dir)  # a bad file fails before any work
-    try:
-        read_manifest(settings.index_dir)
-    except IndexMissing:
-        print(f"no index at {settings.index_dir}: building it first", file=sys.stderr)
-        build_index(settings)
-    pipeline = Pipeline.open(settings)
-    # Citations are checked against the documents as stored on disk, not the index's copy.
-    texts = {}
-    for doc in pipeline.index.documents:
-        try:
-            texts[doc] = nfc(read_text(settings.corpus_dir / doc))
-        except (OSError, ValueError):
-            texts[doc] = pipeline.index.documents[doc].text
+    if args.suite and args.qa:
+        raise HoidapError("give either --qa FILE (one set) or --suite (every set), not both")
+    # Every Q&A file is loaded and checked before any work, so a bad one fails first.
+    if args.suite:
+        sets = load_suite(settings)
+    else:
+        sets = [("qa", load_qa(args.qa or DEFAULT_QA, settings.corpus_dir), settings, False)]
+    runs = [run_set(name, items, own, args.compare, own_index) for name, items, own, own_index in sets]
 
-    main_run = run_items(items, pipeline_ask(pipeline, settings.retrieval), texts, settings.retrieval)
-    model = pipeline.index.model + (" (offline fallback)" if pipeline.index.fallback_model else "")
-    print(f"hoidap eval: {len(items)} questions, model {model}, retrieval {settings.retrieval}\n")
-    print(table([("overall", main_run.summary), *main_run.by_kind.items()]))
-    print("\nFailed questions:")
-    print(format_failures(main_run.results))
-
-    compare: dict[str, Run] = {}
-    if args.compare:
-        for mode in RETRIEVAL_MODES:
-            compare[mode] = (
-                main_run if mode == settings.retrieval else run_items(items, pipeline_ask(pipeline, mode), texts, mode)
-            )
-        baseline = Baseline(pipeline.encoder, settings.corpus_dir)
-        compare["baseline"] = run_items(items, baseline.ask, texts, "baseline")
-        print("\nRetrieval modes side by side (same questions, same model):")
-        print(table([(name, run.summary) for name, run in compare.items()]))
+    for run in runs:
+        heading = f"{run.name}: " if args.suite else ""
+        print(f"{heading}hoidap eval: {len(run.items)} questions, model {run.model}, retrieval {settings.retrieval}\n")
+        if not args.suite:
+            print(table([("overall", run.main.summary), *run.main.by_kind.items()]))
+        print("Failed questions:" if not args.suite else f"{run.name}: failed questions:")
+        print(format_failures(run.main.results) + "\n")
+        if run.compare:
+            print(f"{heading}retrieval modes side by side (same questions, same model):")
+            print(table([(mode, r.summary) for mode, r in run.compare.items()]) + "\n")
+    if args.suite:
+        print(f"Suite ({settings.retrieval}), one row per set:")
+        print(table([(run.name, run.main.summary) for run in runs]))
 
     if args.json:
-        out = {"summary": main_run.summary, "by_kind": main_run.by_kind, "results": main_run.results}
-        if compare:
-            out["compare"] = {name: run.summary for name, run in compare.items()}
+        if args.suite:
+            out = {"suite": {run.name: as_json(run) for run in runs}}
+        else:
+            out = as_json(runs[0])
         args.json.write_text(json.dumps(out, ensure_ascii=False, indent=2), encoding="utf-8")
         print(f"\nwrote {args.json}")
     return 0
@@ -205,6 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="score hoidap on a Q&A set (see eval-format.md)")
     p.add_argument("--qa", type=Path, help="Q&A JSON Lines file (default: the shipped set)")
+    p.add_argument("--suite", action="store_true", help="run every set (sample, heldout, uit-dev, uit-test, legal, "
+                   "notice), each on its own documents; one row per set")
     p.add_argument("--index", type=Path, help="index folder (default data/index; built if missing)")
     p.add_argument("--corpus", type=Path, help="corpus folder the Q&A set refers to (default data/corpus)")
     p.add_argument("--json", type=Path, metavar="OUT", help="write summary, by_kind and results as JSON")

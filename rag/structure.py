@@ -1,0 +1,199 @@
+"""Vietnamese text structure, in one place: lines, hard wraps, sentence ends, list markers,
+headings and their numbering (Chương, Điều, Khoản), dates, number words.
+
+Cleaning (`rag.documents`), chunking (`rag.chunking`) and answering (`rag.answer`)
+all read text through these functions, so they agree on where a sentence ends,
+what a list item or a heading is, and which newlines are only hard wraps.
+
+Nothing here edits text: `unwrap` returns a text of the same length (a soft
+newline becomes a space), so every offset into it is an offset into the stored text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+NUMBER_WORDS = {
+    "một": 1, "hai": 2, "ba": 3, "bốn": 4, "tư": 4, "năm": 5, "sáu": 6, "bảy": 7, "tám": 8,
+    "chín": 9, "mười": 10, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+}
+_ORDINALS = "nhất|hai|ba|tư|năm|sáu|bảy|tám|chín|mười"
+_CARDINALS = "một|hai|ba|bốn|năm|sáu|bảy|tám|chín|mười"
+
+# A list item's marker: "1.", "a)", "-", "Thứ nhất", "Một là", "Bước 2:".
+ITEM = re.compile(
+    rf"^(?:(?P<ord>thứ\s+(?:{_ORDINALS}))\b"
+    rf"|(?P<la>(?:{_CARDINALS})\s+là)\b"
+    r"|(?P<step>bước\s+\d{1,2})\b"
+    r"|(?P<num>\d{1,2}[.)])\s|(?P<let>[a-zđ][)])\s|(?P<bul>[-–•+*])\s)",
+    re.IGNORECASE,
+)
+FIRST_ITEM = re.compile(rf"^(?:thứ\s+nhất|một\s+là|bước\s+1\b|1[.)]|a[)])", re.IGNORECASE)
+# A heading of a statute or report: "Chương II", "Mục 1", "Điều 6.", "PHẦN I", "I.", "1.1.".
+HEADING = re.compile(
+    r"^(?:(?:chương|mục|phần|điều|phụ lục)\s+(?:\d+|[IVXLC]+)\b|[IVXLC]+[.)]\s|\d+\.\d+(?:\.\d+)*\.?\s)",
+    re.IGNORECASE,
+)
+# "Xe máy: 4.000 đồng/lượt", "Điện thoại: 024.3825.1234": a label and its value on one line.
+LABELLED = re.compile(r"^[^\W\d_][^\s:]*(?:\s[^\s:]+){0,5}:\s*\S")
+# Words written with a final dot inside a sentence: "TP.HCM", "PGS.TS.", "ThS.", "Ông", initials ("H.").
+ABBREVIATIONS = frozenset({"tp", "ts", "ths", "pgs", "gs", "bs", "ks", "th", "st", "ông", "bà", "tt", "q", "p"})
+_SENTENCE_BREAK = re.compile(r"([.!?…][”\"’)»]*)\s+")
+_TERMINAL = re.compile(r"[.!?…;:][”\"’')»\]]*$")
+
+# Dates and times.
+DAY = re.compile(r"\d{1,2}/\d{1,2}(?:/\d{2,4})?")
+YEAR = re.compile(r"(?:19|20)\d\d")
+DATE = re.compile(
+    r"\b\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?\b|\bngày\s+\d{1,2}\b|\btháng\s+\d{1,2}\b|\bnăm\s+(?:19|20)\d\d\b"
+    r"|\b(?:19|20)\d\d\b",
+    re.IGNORECASE,
+)
+_TIMESTAMP = re.compile(r"^\(?\s*(?:\d{1,2}:\d{2}\s*)?\d{1,2}/\d{1,2}/\d{4}(?:\s*\|?\s*\d{1,2}:\d{2})?\s*\)?$")
+# A duration: "02 học kỳ", "15 ngày", "3 tháng", "tối đa hai năm".
+DURATION = re.compile(
+    rf"(?:\d+|{_CARDINALS})\s+(?:học\s+kỳ|năm|tháng|tuần|ngày|giờ|phút|tiết|buổi)\b", re.IGNORECASE
+)
+
+# "Điều 6", "khoản 2", "số 1", "khóa XV", "lần thứ XVII", "Chương II": a number that names one of several.
+# A list after one marker names each ("khóa XI, XII", "Điều 6 và 7"). Matched on unaccented lower-case text.
+NUMBER_MARKERS = ("dieu", "khoan", "diem", "chuong", "muc", "phan", "so", "thu", "khoa", "buoc")
+_NUMBER_NAME = r"(?:\d+|[ivxlc]+|[a-z](?=\)))(?![\w\-/]|[.,]\d)"
+_NUMBERED = re.compile(rf"(?<!\w)({'|'.join(NUMBER_MARKERS)})\s+({_NUMBER_NAME}(?:\s*(?:,|va)\s*{_NUMBER_NAME})*)")
+
+
+def fold(text: str) -> str:
+    """Lower case without marks, đ written d."""
+    decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
+    return re.sub(r"[\u0300-\u036f]", "", decomposed)
+
+
+def numbered(text: str) -> set[tuple[str, str]]:
+    """Numbered names in a text: "Điều 6" -> {("dieu", "6")}, "khóa XI, XII" -> {("khoa", "xi"), ("khoa", "xii")}."""
+    return {
+        (m.group(1), value) for m in _NUMBERED.finditer(fold(text)) for value in re.split(r"\s*(?:,|va)\s*", m.group(2))
+    }
+
+
+# ---------------------------------------------------------------- lines and hard wraps
+
+
+@dataclass(frozen=True)
+class Line:
+    """A non-blank line: its stripped text and where that lies in the text."""
+
+    start: int
+    end: int
+    text: str
+
+
+def lines(text: str) -> Iterator[Line]:
+    """The non-blank lines of `text`, with offsets around the stripped part."""
+    pos = 0
+    for raw in text.splitlines(keepends=True):
+        body = raw.rstrip("\r\n")
+        stripped = body.strip()
+        if stripped:
+            start = pos + (len(body) - len(body.lstrip()))
+            yield Line(start, start + len(stripped), stripped)
+        pos += len(raw)
+
+
+WRAP_MAX = 100  # a file whose lines are all this short or shorter may be hard-wrapped
+WRAP_SHARE = 0.3  # share of its lines that must end near the wrap width
+
+
+def wrap_width(text: str) -> int | None:
+    """The column a hard-wrapped text is broken at, or None when its lines are not wrapped.
+
+    Text exported from a PDF or an e-mail breaks every line of a paragraph at about the
+    same column: many lines end within a word's length of the longest one.
+    """
+    lengths = [len(line.text) for line in lines(text)]
+    if len(lengths) < 6:
+        return None
+    width = max(lengths)
+    if width > WRAP_MAX or width < 40:
+        return None
+    near = sum(1 for n in lengths if n >= width - 15)
+    return width if near >= WRAP_SHARE * len(lengths) else None
+
+
+def unwrap(text: str) -> str:
+    """`text` with the newlines of hard wraps written as spaces (same length, same offsets).
+
+    A newline is a hard wrap when the line before it is full: the first word of the
+    next line would not have fitted on it. A next line that opens a list item or a
+    heading starts anew.
+    """
+    width = wrap_width(text)
+    if width is None:
+        return text
+    out = list(text)
+    found = list(lines(text))
+    for line, nxt in zip(found, found[1:]):
+        gap = text[line.end : nxt.start]
+        if gap.count("\n") != 1 or ITEM.match(nxt.text) or HEADING.match(nxt.text):
+            continue
+        first_word = nxt.text.split()[0]
+        if len(line.text) + 1 + len(first_word) > width:
+            for i in range(line.end, nxt.start):
+                if out[i] in "\r\n":
+                    out[i] = " "
+    return "".join(out)
+
+
+def is_terminated(line: str) -> bool:
+    """Whether a line ends as a sentence or clause does (. ! ? … ; :)."""
+    return bool(_TERMINAL.search(line))
+
+
+def is_structured(line: str) -> bool:
+    """A line that carries document structure: a heading, a list item, or a label with its value."""
+    return bool(HEADING.match(line) or ITEM.match(line) or LABELLED.match(line))
+
+
+def is_timestamp(line: str) -> bool:
+    """A line that is only a date and a time ("15/01/2021 11:53", "(12:19 13/12/2020)")."""
+    return bool(_TIMESTAMP.match(line)) and ":" in line
+
+
+# ---------------------------------------------------------------- sentences
+
+
+def sentence_bounds(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of each sentence of the paragraph text[start:end], whitespace trimmed.
+
+    A sentence ends at . ! ? … followed by a space and a capital, a digit or an
+    opening quote; not after an initial ("H.") or a title ("TP.", "PGS.TS.").
+    """
+    body = text[start:end]
+    cursor = 0
+    for m in _SENTENCE_BREAK.finditer(body):
+        nxt = body[m.end() : m.end() + 2]
+        if not nxt or not (nxt[0].isupper() or nxt[0].isdigit() or nxt[0] in "“\"(["):
+            continue
+        before = body[cursor : m.start(1)].split()
+        last = before[-1].lower().split(".")[-1] if before else ""
+        if body[m.start(1)] == "." and (len(last) <= 1 or last in ABBREVIATIONS):
+            continue
+        yield from _trimmed(text, start + cursor, start + m.end(1))
+        cursor = m.end()
+    yield from _trimmed(text, start + cursor, end)
+
+
+def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    piece = text[start:end]
+    lead = len(piece) - len(piece.lstrip())
+    trail = len(piece) - len(piece.rstrip())
+    if end - trail > start + lead:
+        yield start + lead, end - trail
+
+
+def one_line(text: str) -> str:
+    """A quote as shown: hard wraps and runs of spaces read as one space."""
+    return " ".join(text.split())
