@@ -1,119 +1,171 @@
 """Extractive answers: pick source sentences, say them verbatim, cite each one.
 
-No language model is needed. The answerer reads the sentences of the retrieved
-passages, scores each by how much of the question it covers (IDF-weighted
-words and word pairs, in canonical or unaccented keys) and by what the kind of
-question wants (a number, a name, a date), and answers with the best ones.
-For a list question it reads on in the source document from the sentence
-that announces the list ("… 4 mục tiêu …") and collects the items ("Thứ nhất …
-Thứ tư …"), even when they lie in other chunks. When no sentence covers
-enough of the question it refuses.
+No language model is needed. Every sentence of the retrieved passages is a
+candidate; one scoring function weighs its named features (how much of the
+question it covers, in canonical or unaccented keys, its own words or those of
+its context; the dense similarity of its passage; the passage's rank; whether it
+holds what the kind of question asks for: an amount, a duration, a time, a
+person; whether a numbered name clashes: "Điều 6" is not "Điều 60"; how much of
+the question no document uses). The best candidate answers when its score
+clears a threshold; else the answerer refuses. The weights and the threshold
+are fitted on the dev sets by `eval/fit_answerer.py` and live in
+`rag/answer_weights.json`, beside the scores they gave.
+
+For a list question (or a sentence or heading that announces a list) it reads
+on in the source document and collects the items ("Thứ nhất …", "1.", "a)").
+`explain` returns the chosen sentence and the runners-up with their features.
 """
 
 from __future__ import annotations
 
 import bisect
+import json
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import pairwise
+from pathlib import Path
+from typing import Any
 
 from rag.index import Index
 from rag.records import Chunk, Citation, Document, Passage
 from rag.retrieval import Retrieved
+from rag.structure import (
+    DATE,
+    DAY,
+    DURATION,
+    FIRST_ITEM,
+    HEADING,
+    ITEM,
+    NUMBER_MARKERS,
+    NUMBER_WORDS,
+    YEAR,
+    numbered,
+    one_line,
+    sentence_bounds,
+    unwrap,
+)
 from rag.text import canonical, content_terms, fold, has_diacritics, key, nfc, terms
 
 REFUSAL = (
     "Các tài liệu hiện có không chứa thông tin để trả lời câu hỏi này. "
     "Bạn có thể hỏi lại với từ ngữ khác hoặc bổ sung tài liệu liên quan."
 )
-SUPPORT_THRESHOLD = 0.45  # share of the question's weight a sentence must cover to be an answer
+WEIGHTS_FILE = Path(__file__).with_name("answer_weights.json")
 MAX_SAY = 600  # longest stretch of a sentence said at once; longer ones are cut at a clause
 MAX_ITEMS = 12
 LIST_RUNNERS_UP = 5  # sentences after the best that may announce the list a list question asks for
-LIST_MARGIN = 0.25  # how far below the best such a sentence may score
-STRONG_SUPPORT = 0.8  # coverage that outweighs a question word the corpus never uses
 BIGRAM_WEIGHT = 0.7
 RANK_WEIGHT = 0.3  # weight of the fused retrieval score when reranking passages
-CONTEXT_WEIGHT = 0.5  # a question word found only in the sentences just before counts this much
+CONTEXT_WEIGHT = 0.5  # a question word found only in the sentence's context counts this much
 CONTEXT_SENTENCES = 2  # how many sentences before, within the paragraph, give that context
 CACHED_DOCUMENTS = 1024  # documents whose sentence splits and title terms are kept
 CACHED_SPANS = 200_000  # sentences (and parts of them) whose terms are kept
+EXPLAIN_RUNNERS_UP = 4
 
-_NUMBER_WORDS = {
-    "một": 1, "hai": 2, "ba": 3, "bốn": 4, "tư": 4, "năm": 5, "sáu": 6, "bảy": 7, "tám": 8,
-    "chín": 9, "mười": 10, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+FEATURES = ("coverage", "dense", "rank", "fits", "misses", "counted", "clash", "unseen")
+PENALTIES = frozenset({"misses", "clash", "unseen"})
+# What each feature is, for `explain` and the fitting script's report.
+FEATURE_NOTES = {
+    "coverage": "share of the question's IDF weight in the sentence (its context at half weight)",
+    "dense": "cosine similarity of question and the sentence's passage (the index's embedding model)",
+    "rank": "1 / rank of the sentence's passage in retrieval",
+    "fits": "holds what the kind of question asks for (amount, duration, time, person)",
+    "misses": "lacks what the kind of question asks for",
+    "counted": "counts what a 'bao nhiêu X' question counts (a number before X, its initials, or a unit)",
+    "clash": "names another number of a numbered name the question names (Điều 60 for Điều 6)",
+    "unseen": "share of the question's weight on words no document uses",
 }
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The scoring function's weights and refusal threshold (fitted; see eval/fit_answerer.py)."""
+
+    coverage: float = 1.0
+    dense: float = 0.0
+    rank: float = 0.05
+    fits: float = 0.15
+    misses: float = 0.3
+    counted: float = 0.15
+    clash: float = 1.0
+    unseen: float = 1.0
+    threshold: float = 0.45
+    list_margin: float = 0.25  # how far below the best a list-announcing runner-up may score
+
+    def score(self, features: dict[str, float]) -> float:
+        """The weighted sum: rewards add, penalties (misses, clash, unseen) subtract."""
+        return sum(
+            (-1.0 if name in PENALTIES else 1.0) * getattr(self, name) * features[name] for name in FEATURES
+        )
+
+
+@cache
+def fitted_weights(path: Path = WEIGHTS_FILE) -> Weights:
+    """The weights of `answer_weights.json`, or the defaults when it is missing."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Weights()
+    return Weights(**data["weights"])
+
+
 _KINDS = (
-    ("count", r"\b(bao nhiêu|bao nhieu|mấy|số lượng|tỷ lệ|how many|how much|what percentage|what share)\b"),
+    ("count", r"\b(bao nhiêu|bao nhieu|mấy|số lượng|tỷ lệ|mức phạt|how many|how much|what percentage|what share)\b"),
+    ("duration", r"\b(bao lâu|bao lau|trong bao lâu|mấy năm|mấy tháng|mấy ngày|how long)\b"),
     (
         "when",
-        r"\b(khi nào|khi nao|ngày nào|ngay nao|bao giờ|bao gio|năm nào|tháng nào|thời gian nào"
-        r"|when|what date|which day)\b",
+        r"\b(khi nào|khi nao|ngày nào|ngay nao|bao giờ|bao gio|năm nào|nam nao|tháng nào|thời gian nào|thời điểm nào"
+        r"|when|what date|which day|which year)\b",
     ),
-    ("who", r"(^|\s)(ai|who|whom|người nào|đồng chí nào)(\s|\?|$)"),
-    ("about", r"\b(về gì|ve gi|về vấn đề gì|về việc gì|nội dung gì|nội dung về|what is .* about|about what)\b"),
+    ("who", r"(^|\s)(ai|who|whom|người nào|đồng chí nào|cơ quan nào|đơn vị nào)(\s|\?|$)"),
+    (
+        "about",
+        r"\b(về gì|ve gi|về vấn đề gì|về việc gì|nội dung gì|nội dung về|quy định gì|what is .* about|about what)\b",
+    ),
     ("list", r"\b(những|các|nhung|cac)\b.*\b(nào|nao|gì|gi)\b|\b(gồm|liệt kê|what are|which are|list)\b"),
 )
 # "4 mục tiêu", "bốn nhóm": a number before a noun (not "4 năm", a span of years)
-_COUNT = re.compile(r"(?<![\w\-/])(\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")\s+(?!năm\b|nam\b)[^\W\d_]")
-_ITEM = re.compile(
-    r"^(?:(?P<ord>thứ\s+(?:nhất|hai|ba|tư|năm|sáu|bảy|tám|chín|mười))"
-    r"|(?P<la>(?:một|hai|ba|bốn|năm|sáu|bảy|tám|chín|mười)\s+là)"
-    r"|(?P<num>\d{1,2}[.)])\s|(?P<let>[a-zđ][)])\s|(?P<bul>[-–•+*])\s)",
-    re.IGNORECASE,
-)
-_FIRST_ITEM = re.compile(r"^(?:thứ\s+nhất|một\s+là|1[.)]|a[)])", re.IGNORECASE)
+_COUNT = re.compile(r"(?<![\w\-/])(\d{1,2}|" + "|".join(NUMBER_WORDS) + r")\s+(?!năm\b|nam\b)[^\W\d_]")
 # A quantity: digits not glued to letters or dashes ("193/226", "85,39%", "10.000"; not "15-NQ/TU").
 _QUANTITY = re.compile(r"(?<![\w\-/])\d[\d.,/]*%?(?![\w\-])")
-_DATE = re.compile(r"\b\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?\b|\bngày\b|\btháng\b")
+# "Khi nào" asks for a time only with words of time; "khi nào sinh viên bị buộc thôi học?" asks for a condition.
+_TIME_ASKED = re.compile(
+    r"\b(ngày nào|ngay nao|năm nào|nam nao|tháng nào|bao giờ|bao gio|thời gian nào|thời điểm nào|hiệu lực|diễn ra"
+    r"|tổ chức|ban hành|when|what date|which day|which year)\b",
+    re.IGNORECASE,
+)
+_DAY_ASKED = re.compile(r"\b(ngày nào|ngay nao|hôm nào|what date|which day)\b", re.IGNORECASE)  # a year will not do
 # Common Vietnamese family names: a run of capitalized words that starts with one names a person.
 _SURNAMES = frozenset(
     "nguyễn trần lê phạm hoàng huỳnh phan vũ võ đặng bùi đỗ hồ ngô dương lý đinh đào trịnh mai trương "
     "lưu tạ cao lâm phùng tô chu đoàn vương lương kiều thái quách tăng hà triệu khổng doãn lại".split()
 )
 _ADDRESS = frozenset({"đồng chí", "ông", "bà"})  # words that come before a person's name
+# Who holds an office or acts for an organisation, unaccented: the head of a body is an answer to "ai".
+_ROLE = re.compile(r"(?<!\w)(truong|giam doc|chu tich|bi thu|chanh|thu tuong|co quan|uy ban|hoi dong|ban)(?!\w)")
 _PERCENT_WORDS = ("phần", "trăm", "tỷ", "tỉ", "lệ")
-# A question that asks for a total, on unaccented lower-case text ("tổng cộng", "tất cả", …),
-# and a sentence that gives one: a total word, or a number that is had ("có", "với", "gồm" N …),
-# not a number that is acted on ("tặng giấy khen … 140 đảng viên").
-_TOTAL_ASKED = re.compile(r"\b(tong cong|tong so|tat ca|in total|total|altogether)\b")
-_TOTAL_GIVEN = re.compile(
-    r"\b(tong|tat ca|toan bo)\b|\b(?:co|voi|gom|bao gom)\s+(?:(?:khoang|hon|gan|tren|toi|chung)\s+)?\d"
-)
 # Units of amount, unaccented: a number before one measures rather than counts.
 _UNITS = frozenset("ty trieu nghin ngan tram dong usd ha km m2 tan lit phan".split())
-# Offices, unaccented, with "phó" (deputy) kept as part of the office.
-_OFFICE = re.compile(r"(?<!\w)(pho\s+)?(bi thu|chu tich|giam doc|truong ban|thu tuong|truong doan)(?!\w)")
-# "số 1", "lần thứ XVII", "khóa XV" (unaccented): a number that names one of several things.
-# A list after one marker names each ("khóa XI, XII", "số 6 và 7").
-_NUMBER_MARKERS = ("so", "thu", "khoa")
-_NUMBER_NAME = r"(?:\d+|[ivxlc]+)(?![\w\-/]|[.,]\d)"
-_NUMBERED = re.compile(rf"(?<!\w)({'|'.join(_NUMBER_MARKERS)})\s+({_NUMBER_NAME}(?:\s*(?:,|va)\s*{_NUMBER_NAME})*)")
-_DAY_ASKED = re.compile(r"\b(ngày nào|ngay nao|hôm nào|what date|which day)\b", re.IGNORECASE)  # a year will not do
-_DAY = re.compile(r"\d{1,2}/\d{1,2}(?:/\d{2,4})?")
-_YEAR = re.compile(r"(?:19|20)\d\d")
-# Levels of government in canonical keys ("quận" is quân5; "cơ quan" is not a level);
-# a committee names its level (Thành ủy: the city).
-_LEVEL = re.compile(r"(?<!\w)(thanh2 phô1|tp|thanh2 uy3|quân5|huyên5|tinh3|phương2)(?!\w)")
-_LEVEL_OF = {"tp": "thanh2 phô1", "thanh2 uy3": "thanh2 phô1"}
-_ABBREVIATIONS = frozenset({"tp", "ts", "ths", "pgs", "gs", "bs", "ks", "th", "st", "ông", "bà"})
 
 
 @dataclass(frozen=True)
 class Question:
-    """What the answerer reads from a question."""
+    """A question parsed once: what retrieval searches and what the answerer weighs."""
 
     text: str
-    kind: str  # count, when, who, about, list or fact
+    kind: str  # count, duration, when, who, about, list or fact
     count: int | None  # "4 mục tiêu" -> 4
     folded: bool  # typed without marks: match on unaccented keys
     weights: dict[str, float]  # content term -> weight
     unseen: tuple[str, ...] = ()  # content words (not numbers) that no chunk contains
+    unseen_share: float = 0.0  # their share of the question's weight
     counted: str | None = None  # "bao nhiêu nhiệm vụ" -> canonical "nhiệm"; "%" for percentages
     initials: frozenset[str] = frozenset()  # abbreviations of the counted phrase: "tccsd" for "tổ chức cơ sở đảng"
-    total: bool = False  # asks for a total ("có tổng cộng bao nhiêu …?")
     percent: frozenset[str] = frozenset()  # terms ("phần trăm", "tỷ lệ") that a "%" in a sentence stands for
+    wants_time: bool = False  # a "when" question that asks for a time, not a condition
+    wants_day: bool = False  # … a day, where a year will not do
+    names: frozenset[tuple[str, str]] = frozenset()  # numbered names: {("dieu", "6")}
     # word -> the question's word pairs that hold it ("tông3" -> {"tông3_công5"}), for context matching
     pairs: dict[str, frozenset[str]] = field(default_factory=dict)
 
@@ -127,35 +179,25 @@ class Span:
     end: int
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence weighed as an answer: its features and score."""
+
+    span: Span
+    rank: int
+    features: dict[str, float]
+    score: float
+
+
 def sentences(document: Document) -> list[Span]:
-    """Sentences of a document's content regions, in order."""
+    """Sentences of a document's content regions, in order; hard-wrapped lines read as one paragraph."""
+    flow = unwrap(document.text)
     out: list[Span] = []
-    text = document.text
     for region_start, region_end in document.content:
-        for para in re.finditer(r"[^\n]+", text[region_start:region_end]):
-            p_start = region_start + para.start()
-            body = para.group()
-            cursor = 0
-            for m in re.finditer(r"([.!?…][”\"’)]*)\s+", body):
-                nxt = body[m.end() : m.end() + 2]
-                if not nxt or not (nxt[0].isupper() or nxt[0].isdigit() or nxt[0] in "“\"(["):
-                    continue
-                before = body[cursor : m.start(1)].split()
-                last = before[-1].lower() if before else ""
-                if body[m.start(1)] == "." and (len(last) == 1 or last in _ABBREVIATIONS):
-                    continue
-                out.append(_stripped(document, p_start + cursor, p_start + m.end(1)))
-                cursor = m.end()
-            if body[cursor:].strip():
-                out.append(_stripped(document, p_start + cursor, p_start + len(body)))
-    return [s for s in out if s.end > s.start]
-
-
-def _stripped(document: Document, start: int, end: int) -> Span:
-    piece = document.text[start:end]
-    lead = len(piece) - len(piece.lstrip())
-    trail = len(piece) - len(piece.rstrip())
-    return Span(document.doc, start + lead, end - trail)
+        for para in re.finditer(r"[^\n]+", flow[region_start:region_end]):
+            a = region_start + para.start()
+            out.extend(Span(document.doc, s, e) for s, e in sentence_bounds(flow, a, a + len(para.group())))
+    return out
 
 
 def analyze(question: str, index: Index, folded: bool | None = None) -> Question:
@@ -170,11 +212,11 @@ def analyze(question: str, index: Index, folded: bool | None = None) -> Question
     lower = text.lower()
     kind = next((name for name, pattern in _KINDS if re.search(pattern, lower)), "fact")
     count = None
-    # A number after a name or "số" names a thing ("Trung ương 4", "Chương trình 01"); it does not count.
+    # A number after a name or "số" names a thing ("Trung ương 4", "Điều 6"); it does not count.
     m = next((c for c in _COUNT.finditer(lower) if not _names_number(text, c.start())), None)
     if m:
         word = m.group(1)
-        count = int(word) if word.isdigit() else _NUMBER_WORDS[word]
+        count = int(word) if word.isdigit() else NUMBER_WORDS[word]
         if kind == "fact" and re.search(r"\b(là gì|la gi|what)\b", lower):
             kind = "list"
     if folded is None:
@@ -189,10 +231,11 @@ def analyze(question: str, index: Index, folded: bool | None = None) -> Question
     # A name the documents never use ("quận Cầu Giấy") is something they do not hold,
     # even when each of its words is common ("cầu", "giấy").
     to_key = fold if folded else key
+    unseen_names = []
     for name in proper_names(text):
         parts = [to_key(w) for w in name]
         if any(not index.lexical.has(f"{a}_{b}", folded=folded) for a, b in pairwise(parts)):
-            unseen.append("_".join(parts))
+            unseen_names.append(parts)
     counted = None
     initials: frozenset[str] = frozenset()
     m = re.search(r"\b(?:bao nhiêu|bao nhieu|mấy|how many|how much)\s+([^\W\d_]+)(?:\s+([^\W\d_]+))?", lower)
@@ -208,6 +251,9 @@ def analyze(question: str, index: Index, folded: bool | None = None) -> Question
     percent_words = {canonical(fold(w) if folded else w) for w in _PERCENT_WORDS}
     percent = frozenset(t for t in weights if set(t.split("_")) <= percent_words)
     unseen = [t for t in unseen if t not in percent]
+    total = sum(weights.values()) or 1.0
+    missing = set(unseen) | {w for parts in unseen_names for w in parts}
+    unseen_share = min(1.0, sum(w for t, w in weights.items() if t in missing) / total + 0.25 * len(unseen_names))
     pairs: dict[str, set[str]] = {}
     for term in weights:
         for word in term.split("_") if "_" in term else ():
@@ -218,26 +264,29 @@ def analyze(question: str, index: Index, folded: bool | None = None) -> Question
         count=count,
         folded=folded,
         weights=weights,
-        unseen=tuple(unseen),
+        unseen=tuple(unseen) + tuple("_".join(parts) for parts in unseen_names),
+        unseen_share=round(unseen_share, 4),
         counted=counted,
         initials=initials,
-        total=kind == "count" and _TOTAL_ASKED.search(fold(lower)) is not None,
         percent=percent,
+        wants_time=kind == "when" and bool(_TIME_ASKED.search(lower)),
+        wants_day=bool(_DAY_ASKED.search(lower)),
+        names=frozenset(numbered(text)),
         pairs={word: frozenset(found) for word, found in pairs.items()},
     )
 
 
 def _names_number(text: str, at: int) -> bool:
-    """Whether the number at `at` belongs to a name: after a capitalized word or "số", "thứ", "khóa"."""
+    """Whether the number at `at` belongs to a name: after a capitalized word or a marker ("số", "Điều")."""
     before = text[:at].split()
-    return bool(before) and (_capitalized(before[-1]) or fold(before[-1]) in _NUMBER_MARKERS)
+    return bool(before) and (_capitalized(before[-1]) or fold(before[-1]) in NUMBER_MARKERS)
 
 
 def has_amount(said: str) -> bool:
     """Whether a sentence holds a number that is not a date or a year."""
     for m in _QUANTITY.finditer(said):
         number = m.group().rstrip(".,/")
-        if _DAY.fullmatch(number) or (_YEAR.fullmatch(number) and not number.endswith("%")):
+        if DAY.fullmatch(number) or (YEAR.fullmatch(number) and not number.endswith("%")):
             continue
         return True
     return False
@@ -287,24 +336,21 @@ def names_person(text: str) -> bool:
     return False
 
 
-def offices(text: str) -> set[str]:
-    """Offices a text names, unaccented, a deputy's apart: {"bi thu", "pho bi thu", "chu tich"}."""
-    return {(m.group(1) or "") + m.group(2) for m in _OFFICE.finditer(fold(text))}
-
-
-def numbered(text: str) -> set[tuple[str, str]]:
-    """Numbered names in a text, unaccented: "đoàn kiểm tra số 1" -> {("so", "1")}, "khóa XV" -> {("khoa", "xv")}."""
-    return {
-        (m.group(1), value) for m in _NUMBERED.finditer(fold(text)) for value in re.split(r"\s*(?:,|va)\s*", m.group(2))
-    }
-
-
-def levels(text: str) -> frozenset[str]:
-    """The administrative levels a text names: "thành phố" (or TP, Thành ủy), "quận", "huyện", …"""
-    found = set()
-    for m in _LEVEL.finditer(canonical(text)):
-        found.add(_LEVEL_OF.get(m.group(1), m.group(1)))
-    return frozenset(found)
+def fits(q: Question, said: str) -> bool | None:
+    """Whether a sentence holds what the kind of question asks for; None when it asks for nothing in particular."""
+    if q.counted == "%":
+        return "%" in said
+    if q.kind == "count":
+        return has_amount(said)
+    if q.kind == "duration":
+        return bool(DURATION.search(said))
+    if q.kind == "when" and q.wants_time:
+        if q.wants_day:
+            return bool(DAY.search(said) or re.search(r"\bngày\s+\d", said))
+        return bool(DATE.search(said))
+    if q.kind == "who":
+        return names_person(said) or bool(_ROLE.search(fold(said)))
+    return None
 
 
 def _after(text: str, number: re.Match[str]) -> list[str]:
@@ -319,22 +365,26 @@ def _overlaps(chunk: Chunk, span: Span) -> bool:
 class Answerer:
     """Builds extractive answers from an index; caches sentence splits per document."""
 
-    def __init__(self, index: Index) -> None:
+    def __init__(self, index: Index, weights: Weights | None = None) -> None:
         self.index = index
-        self._sentences: dict[str, tuple[list[Span], list[int]]] = {}  # spans and their starts
+        self.weights = weights or fitted_weights()
+        self._sentences: dict[str, tuple[list[Span], list[int], str]] = {}  # spans, their starts, the unwrapped text
+        self._headings: dict[str, tuple[list[int], list[Span]]] = {}  # heading starts and spans, per document
         self._about: dict[tuple[str, bool], frozenset[str]] = {}
         self._terms: dict[tuple[str, int, int, bool], frozenset[str]] = {}
 
     def sentences_of(self, doc: str) -> list[Span]:
         return self._split(doc)[0]
 
-    def _split(self, doc: str) -> tuple[list[Span], list[int]]:
+    def _split(self, doc: str) -> tuple[list[Span], list[int], str]:
         found = self._sentences.get(doc)
         if found is None:
             if len(self._sentences) >= CACHED_DOCUMENTS:
                 self._sentences.clear()  # a long-running server over a large archive stays bounded
-            spans = sentences(self.index.documents[doc])
-            found = self._sentences[doc] = (spans, [s.start for s in spans])
+                self._headings.clear()
+            document = self.index.documents[doc]
+            spans = sentences(document)
+            found = self._sentences[doc] = (spans, [s.start for s in spans], unwrap(document.text))
         return found
 
     def _position(self, span: Span) -> int:
@@ -343,6 +393,15 @@ class Answerer:
 
     def text(self, span: Span) -> str:
         return self.index.documents[span.doc].text[span.start : span.end]
+
+    def section(self, span: Span) -> Span | None:
+        """The heading ("Điều 6. Thời gian học tập", "Chương II") under which a sentence stands, if any."""
+        found = self._headings.get(span.doc)
+        if found is None:
+            heads = [s for s in self.sentences_of(span.doc) if HEADING.match(self.text(s))]
+            found = self._headings[span.doc] = ([s.start for s in heads], heads)
+        i = bisect.bisect_right(found[0], span.start) - 1
+        return found[1][i] if i >= 0 and found[1][i] != span else None
 
     def coverage(self, q: Question, span: Span) -> float:
         """Share of the question's term weight found in the sentence."""
@@ -373,25 +432,24 @@ class Answerer:
         if found is None:
             if len(self._terms) >= CACHED_SPANS:
                 self._terms.clear()
-            found = frozenset(terms(self.text(span), folded=folded))
+            found = frozenset(terms(one_line(self.text(span)), folded=folded))
             self._terms[key] = found
         return found
 
     def context(self, span: Span) -> list[Span]:
         """The sentences just before `span` in its paragraph (who "Cùng đó, …" is about)."""
-        spans = self.sentences_of(span.doc)
-        text = self.index.documents[span.doc].text
+        spans, _, flow = self._split(span.doc)
         out = []
         i = self._position(span)
         for j in range(i - 1, max(i - 1 - CONTEXT_SENTENCES, -1), -1):
-            if "\n" in text[spans[j].end : span.start]:
+            if "\n" in flow[spans[j].end : span.start]:
                 break
             out.append(spans[j])
         return out
 
     def context_terms(self, span: Span, folded: bool) -> frozenset[str]:
-        """Terms of what a sentence is about: the sentences just before it, and its document's
-        title and lead sentence (a news lead names the report or event the article is about)."""
+        """Terms of what a sentence is about: the sentences just before it, the heading it stands
+        under, and its document's title and lead sentence (a news lead names the report or event)."""
         title = self._about.get((span.doc, folded))
         if title is None:
             if len(self._about) >= CACHED_DOCUMENTS:
@@ -401,37 +459,57 @@ class Answerer:
             lead = self.text(spans[0]) if spans else ""
             title = frozenset(terms(document.title + "\n" + lead, folded=folded))
             self._about[span.doc, folded] = title
-        return title.union(*(self.terms_of(before, folded) for before in self.context(span)))
+        heading = self.section(span)
+        around = [*self.context(span), *([heading] if heading else [])]
+        return title.union(*(self.terms_of(before, folded) for before in around))
 
-    def score(self, q: Question, span: Span, rank: int) -> float:
-        """Coverage plus what the kind of question wants, plus a little for passage rank."""
+    def features(self, q: Question, span: Span, rank: int, dense: float) -> dict[str, float]:
+        """The named features of one candidate sentence (see FEATURES and FEATURE_NOTES)."""
         said = self.text(span)
-        bonus = 0.0
-        if q.kind == "count" and _QUANTITY.search(said):
-            bonus += 0.15
-        if q.count is not None and re.search(rf"(?<![\d.,]){q.count}\s+[^\W\d_]", said):
-            bonus += 0.15
-        if q.counted and q.counted != "%" and self.counts(q, said):
-            bonus += 0.15  # "bao nhiêu nhiệm vụ" prefers a sentence that counts nhiệm vụ ("10 nhiệm vụ")
-        if q.kind == "when" and _DATE.search(said):
-            bonus += 0.15
-        if q.kind == "who" and names_person(said):
-            bonus += 0.15
-        return self.coverage(q, span) + bonus + 0.05 / rank
+        fit = fits(q, said)
+        heading = self.section(span)
+        names = numbered(said + ("\n" + self.text(heading) if heading else ""))
+        clash = any(
+            (others := {v for m, v in names if m == marker}) and value not in others for marker, value in q.names
+        )
+        return {
+            "coverage": round(self.coverage(q, span), 4),
+            "dense": round(dense, 4),
+            "rank": round(1.0 / rank, 4),
+            "fits": float(fit is True),
+            "misses": float(fit is False),
+            "counted": float(bool(q.counted and q.counted != "%" and self.counts(q, said))),
+            "clash": float(clash),
+            "unseen": q.unseen_share,
+        }
 
-    def candidates(self, retrieved: Retrieved) -> list[tuple[Span, int]]:
-        """Sentences overlapping the retrieved passages, with the best passage rank of each."""
-        seen: dict[Span, int] = {}
+    def local_score(self, q: Question, span: Span) -> float:
+        """Coverage and type fit of a part of a sentence (which clause of a long sentence to say)."""
+        fit = fits(q, self.text(span))
+        return self.coverage(q, span) + self.weights.fits * float(fit is True)
+
+    def candidates(self, retrieved: Retrieved) -> list[tuple[Span, int, float]]:
+        """Sentences overlapping the retrieved passages, with the best passage rank and dense score of each."""
+        seen: dict[Span, tuple[int, float]] = {}
         for passage in retrieved.passages:
             chunk = passage.chunk
+            dense = retrieved.dense.get(chunk.id, 0.0)
             for span in self.sentences_of(chunk.doc):
-                if _overlaps(chunk, span) and span not in seen:
-                    seen[span] = passage.rank
-        return list(seen.items())
+                if _overlaps(chunk, span):
+                    rank, best = seen.get(span, (passage.rank, dense))
+                    seen[span] = (min(rank, passage.rank), max(best, dense))
+        return [(span, rank, dense) for span, (rank, dense) in seen.items()]
 
-    def rerank(
-        self, retrieved: Retrieved, scored: list[tuple[float, Span]], answer: Span | None
-    ) -> tuple[Passage, ...]:
+    def weigh(self, q: Question, retrieved: Retrieved) -> list[Candidate]:
+        """Every candidate sentence scored, best first."""
+        out = []
+        for span, rank, dense in self.candidates(retrieved):
+            features = self.features(q, span, rank, dense)
+            out.append(Candidate(span, rank, features, round(self.weights.score(features), 4)))
+        out.sort(key=lambda c: -c.score)
+        return out
+
+    def rerank(self, retrieved: Retrieved, scored: list[Candidate], answer: Span | None) -> tuple[Passage, ...]:
         """Passages ordered for the reader: the one holding `answer` (the sentence the
         answer rests on) first, the rest by their best sentence's score plus a share
         of their fused score.
@@ -441,10 +519,10 @@ class Answerer:
         below the second.
         """
         best: dict[int, float] = {}
-        for value, span in scored:
+        for candidate in scored:
             for passage in retrieved.passages:
-                if _overlaps(passage.chunk, span):
-                    best[passage.chunk.id] = max(best.get(passage.chunk.id, 0.0), value)
+                if _overlaps(passage.chunk, candidate.span):
+                    best[passage.chunk.id] = max(best.get(passage.chunk.id, 0.0), candidate.score)
         combined = {p.chunk.id: best.get(p.chunk.id, 0.0) + RANK_WEIGHT * p.score for p in retrieved.passages}
         ordered = sorted(
             retrieved.passages,
@@ -455,83 +533,84 @@ class Answerer:
         )
 
     def answer(
-        self, question: str, retrieved: Retrieved, folded: bool | None = None
-    ) -> tuple[str, bool, tuple[Citation, ...], tuple[Passage, ...]]:
-        """Markdown answer, refused flag, citations, and the passages reranked for `question`."""
-        q = analyze(question, self.index, folded)
-        scored = sorted(
-            ((self.score(q, span, rank), span) for span, rank in self.candidates(retrieved)),
-            key=lambda pair: -pair[0],
-        )
-        best, top = next(((span, value) for value, span in scored if self.supported(q, span)), (None, 0.0))
-        if best is None:
-            return REFUSAL, True, (), self.rerank(retrieved, scored, None)
+        self, q: Question, retrieved: Retrieved
+    ) -> tuple[str, bool, tuple[Citation, ...], tuple[Passage, ...], dict[str, Any]]:
+        """Markdown answer, refused flag, citations, the passages reranked for `q`, and the explanation."""
+        w = self.weights
+        scored = self.weigh(q, retrieved)
+        top = scored[0] if scored else None
+        if top is None or top.score < w.threshold:
+            why = (
+                "no sentence of the retrieved passages"
+                if top is None
+                else f"the best sentence scores {top.score:.3f}, under the threshold {w.threshold:.3f}"
+            )
+            explain = self.explain(q, scored, None, f"refused: {why}")
+            return REFUSAL, True, (), self.rerank(retrieved, scored, None), explain
 
+        best = top.span
         said: list[Span] = [best]
         items: list[Span] = []
-        if q.kind == "list" or q.count is not None:
+        if q.kind == "list" or q.count is not None or HEADING.match(self.text(best)):
             anchor, items = self.list_items(best, q.count)
             said = [anchor]
             if not items and q.kind == "list":
                 # A list question is answered by a list: a close runner-up that announces one wins.
-                for value, span in scored[:LIST_RUNNERS_UP]:
-                    if span != best and value >= top - LIST_MARGIN and self.supported(q, span):
-                        found, listed = self.list_items(span, q.count)
+                for c in scored[1:LIST_RUNNERS_UP]:
+                    if c.score >= max(w.threshold, top.score - w.list_margin):
+                        found, listed = self.list_items(c.span, q.count)
                         if listed:
-                            best, said, items = span, [found], listed
+                            best, said, items = c.span, [found], listed
                             break
-        elif not _ITEM.match(self.text(best)):
+            if not items and HEADING.match(self.text(best)):
+                # A heading alone says little: the sentence that opens its section is said with it.
+                after = self._position(best) + 1
+                spans = self.sentences_of(best.doc)
+                if after < len(spans):
+                    said.append(spans[after])
+        elif not ITEM.match(self.text(best)):
             # A sentence that announces a list ("… xác định rõ 4 mục tiêu năm 2021.") is said with it.
             items = self.list_items(best, None)[1]
-        if not items:
-            # A second sentence when it covers question terms the first one lacks.
-            for _, span in scored[1:4]:
-                if self.supported(q, span) and self._adds(q, said, span):
-                    said.append(span)
+        if not items and len(said) == 1:
+            # A second sentence when it clears the threshold and covers question terms the first one lacks.
+            for c in scored[1:4]:
+                if c.score >= w.threshold and self._adds(q, said, c.span):
+                    said.append(c.span)
                     break
             said.sort(key=lambda s: (s.doc, s.start))
-        return (*self.render(q, said, items), self.rerank(retrieved, scored, best))
+        chosen = next(c for c in scored if c.span == best)
+        explain = self.explain(
+            q, scored, chosen, f"answered: the best sentence scores {chosen.score:.3f}, threshold {w.threshold:.3f}"
+        )
+        return (*self.render(q, said, items), self.rerank(retrieved, scored, best), explain)
 
-    def supported(self, q: Question, span: Span) -> bool:
-        """Whether a sentence answers the question well enough to be said."""
-        coverage = self.coverage(q, span)
-        if coverage < SUPPORT_THRESHOLD:
-            return False
-        # A content word no document ever uses ("lượt xem", "thời tiết") names something
-        # the corpus does not hold, unless the sentence covers nearly all the rest.
-        if q.unseen and coverage < STRONG_SUPPORT:
-            return False
-        said = self.text(span)
-        # "Bao nhiêu …?" is answered by an amount, not by a date or a year ("Sáng 15/1/2021 …");
-        # "bao nhiêu phần trăm?" by a percentage.
-        if q.counted == "%":
-            return "%" in said
-        if q.kind == "count" and q.count is None and not has_amount(said):
-            return False
-        # "Bao nhiêu ủy viên?" is not answered by a sentence whose numbers count other things ("10 ban chỉ đạo").
-        if q.kind == "count" and q.counted and q.counted != "%" and not self.counts(q, said):
-            return False
-        # A total is not answered by the count of a part ("140 đảng viên hoàn thành xuất sắc …").
-        if q.total and not _TOTAL_GIVEN.search(fold(said)):
-            return False
-        # "Đoàn kiểm tra số 2" is not "đoàn kiểm tra số 1", nor "khóa XV" "khóa XIV".
-        found_numbers = numbered(said)
-        for marker, value in numbered(q.text):
-            others = {v for m, v in found_numbers if m == marker}
-            if others and value not in others:
-                return False
-        # "Khi nào …?" is answered by a time: a date, a month, a year ("đầu tháng 4", "ngày 11/12").
-        if q.kind == "when" and not (_DATE.search(said) or (_YEAR.search(said) and not _DAY_ASKED.search(q.text))):
-            return False
-        if q.kind not in ("who", "count"):
-            return True
-        around = " ".join([*map(self.text, self.context(span)), said])  # the sentence and those just before
-        # "Ai là Bí thư …?" is not answered by a "Phó Bí thư" (a deputy), nor the other way round.
-        if q.kind == "who":
-            return offices(q.text) <= offices(around)
-        # A city figure does not answer a district question, nor the other way round.
-        asked, found = levels(q.text), levels(around)
-        return not (asked and found and not asked & found)
+    def explain(self, q: Question, scored: list[Candidate], chosen: Candidate | None, verdict: str) -> dict[str, Any]:
+        """Why this answer or refusal: the question as read, the chosen sentence and the runners-up."""
+
+        def row(c: Candidate) -> dict[str, Any]:
+            return {
+                "doc": c.span.doc,
+                "start": c.span.start,
+                "end": c.span.end,
+                "sentence": one_line(self.text(c.span)),
+                "score": c.score,
+                "features": c.features,
+            }
+
+        return {
+            "verdict": verdict,
+            "question": {
+                "kind": q.kind,
+                "count": q.count,
+                "folded": q.folded,
+                "counted": q.counted,
+                "names": sorted(" ".join(n) for n in q.names),
+                "unseen": list(q.unseen),
+            },
+            "weights": {name: getattr(self.weights, name) for name in (*FEATURES, "threshold")},
+            "chosen": row(chosen) if chosen else None,
+            "runners_up": [row(c) for c in scored if c is not chosen][:EXPLAIN_RUNNERS_UP],
+        }
 
     @staticmethod
     def counts(q: Question, said: str) -> bool:
@@ -556,18 +635,20 @@ class Answerer:
         i = spans.index(best)
         text = self.text
         # If the best sentence is itself an item, step back to the sentence before item one.
-        if _ITEM.match(text(best)):
+        if ITEM.match(text(best)):
             j = i
-            while j > 0 and not _FIRST_ITEM.match(text(spans[j])):
+            while j > 0 and not FIRST_ITEM.match(text(spans[j])):
                 j -= 1
-            if _FIRST_ITEM.match(text(spans[j])) and j > 0:
+            if FIRST_ITEM.match(text(spans[j])) and j > 0:
                 i = j - 1
         anchor = spans[i]
         items: list[Span] = []
         gap = 0
         for span in spans[i + 1 :]:
-            if _ITEM.match(text(span)):
-                if not items and not _FIRST_ITEM.match(text(span)):
+            if HEADING.match(text(span)):
+                break  # the next article or chapter
+            if ITEM.match(text(span)):
+                if not items and not FIRST_ITEM.match(text(span)):
                     break
                 items.append(span)
                 gap = 0
@@ -609,6 +690,7 @@ class Answerer:
             start=span.start,
             end=span.end,
             quote=document.text[span.start : span.end],
+            section=one_line(self.text(heading)) if (heading := self.section(span)) else None,
         )
 
     def excerpt(self, q: Question, span: Span, keep_start: bool) -> tuple[str, Span]:
@@ -634,14 +716,14 @@ class Answerer:
                         break
                     part = Span(span.doc, span.start + cuts[a], span.start + cuts[b])
                     # What the question wants, then the earliest, then the longest part.
-                    value = self.score(q, part, rank=1) - 0.001 * a + 1e-6 * (cuts[b] - cuts[a])
+                    value = self.local_score(q, part) - 0.001 * a + 1e-6 * (cuts[b] - cuts[a])
                     if best is None or value > best[0]:
                         best = (value, cuts[a], cuts[b])
         assert best is not None
         piece = said[best[1] : best[2]].strip().rstrip(",;:").rstrip()
         start = span.start + best[1] + (len(said[best[1] :]) - len(said[best[1] :].lstrip()))
         part = Span(span.doc, start, start + len(piece))
-        shown = piece
+        shown = one_line(piece)
         if best[1] > 0:
             shown = "… " + shown
         if best[2] < len(said):

@@ -28,8 +28,8 @@ from rag.documents import load_corpus
 from rag.errors import IndexMissing, ModelError
 from rag.records import Chunk, Document
 from rag.settings import Settings
-from rag.structure import one_line, unwrap
 from rag.store import ChunkStore, DocumentStore, write_chunks, write_documents
+from rag.structure import one_line, unwrap
 
 if TYPE_CHECKING:
     from embeddings.encoder import Encoder

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.answer import Answerer
+from rag.answer import Answerer, analyze
 from rag.errors import BadQuestion, HoidapError, ModelError
 from rag.glossary import expand
 from rag.index import FILES, MANIFEST, Index, Log, load_index
@@ -95,13 +95,14 @@ class Pipeline:
             )
         return cls(index, encoder, settings)
 
-    def ask(self, question: object, k: int | None = None, mode: str | None = None) -> Answer:
+    def ask(self, question: object, k: int | None = None, mode: str | None = None, explain: bool = False) -> Answer:
         """Answer one question.
 
         Args:
             question: the user's question (any text; it is checked and normalized).
             k: passages to retrieve (default: settings.k).
             mode: "hybrid", "dense" or "lexical" (default: settings.retrieval).
+            explain: keep the answerer's explanation (chosen sentence, runners-up, features).
 
         Raises:
             BadQuestion: empty, too long or not text.
@@ -115,12 +116,14 @@ class Pipeline:
             raise BadQuestion(f"unknown retrieval mode {mode!r}; use one of {', '.join(RETRIEVAL_MODES)}")
         t0 = time.perf_counter()
         vector = self.encoder.encode_queries([text])[0] if mode != "lexical" else None
-        # An English question is searched and judged by the Vietnamese terms it names.
-        search = expand(text)
-        retrieved = retrieve(self.index, search, vector, max(k, ANSWER_DEPTH), mode)
+        # The question is parsed once; retrieval and the answerer read the same record. An English
+        # question is searched and judged by the Vietnamese terms it names (a fallback for a model
+        # that does not read both languages).
+        search = expand(text) if self.index.fallback_model else text
+        parsed = analyze(search, self.index, folded=True if search != text else None)
+        retrieved = retrieve(self.index, parsed.text, vector, max(k, ANSWER_DEPTH), mode)
         t1 = time.perf_counter()
-        folded = True if search != text else None
-        said, refused, citations, passages = self.answerer.answer(search, retrieved, folded)
+        said, refused, citations, passages, why = self.answerer.answer(parsed, retrieved)
         t2 = time.perf_counter()
         return Answer(
             question=text,
@@ -134,6 +137,7 @@ class Pipeline:
                 "answer": round((t2 - t1) * 1000, 2),
                 "total": round((t2 - t0) * 1000, 2),
             },
+            explain=why if explain else None,
         )
 
     def health(self) -> dict[str, Any]:
@@ -249,6 +253,8 @@ def answer_json(answer: Answer) -> dict[str, Any]:
                 "start": c.start,
                 "end": c.end,
                 "quote": c.quote,
+                "page": None,
+                "section": c.section,
             }
             for c in answer.citations
         ],
@@ -265,4 +271,6 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         ],
         "model": answer.model,
         "timings_ms": answer.timings_ms,
+        "understood_as": None,
+        **({"explain": answer.explain} if answer.explain is not None else {}),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class Citation:
     start: int
     end: int
     quote: str
+    section: str | None = None  # the heading the quote stands under ("Điều 6. Thời gian học tập")
 
 
 @dataclass(frozen=True)
@@ -63,3 +65,4 @@ class Answer:
     passages: tuple[Passage, ...]
     model: str
     timings_ms: dict[str, float] = field(default_factory=dict)
+    explain: dict[str, Any] | None = None  # why this answer or refusal, when asked for

@@ -15,6 +15,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 
 NUMBER_WORDS = {
     "một": 1, "hai": 2, "ba": 3, "bốn": 4, "tư": 4, "năm": 5, "sáu": 6, "bảy": 7, "tám": 8,
@@ -32,7 +33,7 @@ ITEM = re.compile(
     r"|(?P<num>\d{1,2}[.)])\s|(?P<let>[a-zđ][)])\s|(?P<bul>[-–•+*])\s)",
     re.IGNORECASE,
 )
-FIRST_ITEM = re.compile(rf"^(?:thứ\s+nhất|một\s+là|bước\s+1\b|1[.)]|a[)])", re.IGNORECASE)
+FIRST_ITEM = re.compile(r"^(?:thứ\s+nhất|một\s+là|bước\s+1\b|1[.)]|a[)])", re.IGNORECASE)
 # A heading of a statute or report: "Chương II", "Mục 1", "Điều 6.", "PHẦN I", "I.", "1.1.".
 HEADING = re.compile(
     r"^(?:(?:chương|mục|phần|điều|phụ lục)\s+(?:\d+|[IVXLC]+)\b|[IVXLC]+[.)]\s|\d+\.\d+(?:\.\d+)*\.?\s)",
@@ -135,7 +136,7 @@ def unwrap(text: str) -> str:
         return text
     out = list(text)
     found = list(lines(text))
-    for line, nxt in zip(found, found[1:]):
+    for line, nxt in pairwise(found):
         gap = text[line.end : nxt.start]
         if gap.count("\n") != 1 or ITEM.match(nxt.text) or HEADING.match(nxt.text):
             continue

@@ -74,17 +74,33 @@ def format_answer(data: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
+def format_explain(explain: dict[str, object]) -> str:
+    """The answerer's explanation as text: verdict, then each candidate's score and features."""
+    lines = [f"Why: {explain['verdict']}", f"Question read as: {json.dumps(explain['question'], ensure_ascii=False)}"]
+    chosen = explain["chosen"]
+    runners = explain["runners_up"]
+    assert isinstance(runners, list)
+    for label, row in ([("chosen", chosen)] if chosen else []) + [("runner-up", r) for r in runners]:
+        assert isinstance(row, dict)
+        features = " ".join(f"{k}={v:g}" for k, v in row["features"].items())
+        lines.append(f"  {label:9} {row['score']:.3f}  {row['doc']} [{row['start']}:{row['end']}]  {features}")
+        lines.append(f"            “{str(row['sentence'])[:160]}”")
+    return "\n".join(lines)
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from rag.pipeline import Pipeline, answer_json, clean_question
 
     settings = _settings(args)
     clean_question(args.question)  # a bad question fails before the model loads
     pipeline = Pipeline.open(settings)
-    data = answer_json(pipeline.ask(args.question))
+    data = answer_json(pipeline.ask(args.question, explain=args.explain))
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         print(format_answer(data))
+        if args.explain:
+            print("\n" + format_explain(data["explain"]))
     return 0
 
 
@@ -125,10 +141,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(table([(run.name, run.main.summary) for run in runs]))
 
     if args.json:
-        if args.suite:
-            out = {"suite": {run.name: as_json(run) for run in runs}}
-        else:
-            out = as_json(runs[0])
+        out = {"suite": {run.name: as_json(run) for run in runs}} if args.suite else as_json(runs[0])
         args.json.write_text(json.dumps(out, ensure_ascii=False, indent=2), encoding="utf-8")
         print(f"\nwrote {args.json}")
     return 0
@@ -181,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, help="passages to retrieve (default 5)")
     p.add_argument("--retrieval", choices=RETRIEVAL_MODES, help="retrieval mode (default hybrid)")
     p.add_argument("--json", action="store_true", help="print the answer object as JSON")
+    p.add_argument(
+        "--explain", action="store_true", help="show why: the chosen sentence, the runners-up, their features"
+    )
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("serve", help="start the chat page, the HTTP API and the widget")

@@ -185,9 +185,12 @@ def create_app(pipeline: Pipeline | LivePipeline | None, settings: Settings) -> 
             return error(400, 'the body must be JSON like {"question": "4 mục tiêu năm 2021 là gì?"}')
         if not isinstance(data, dict) or "question" not in data:
             return error(400, 'the body must be a JSON object with a "question" field, and optionally "k"')
+        explain = data.get("explain", False)
+        if not isinstance(explain, bool):
+            return error(400, '"explain" must be true or false')
         try:
             # The pipeline is read-only; asks run side by side in the thread pool.
-            answer = await run_in_threadpool(current.ask, data["question"], data.get("k"))
+            answer = await run_in_threadpool(current.ask, data["question"], data.get("k"), None, explain)
         except HoidapError as exc:
             return error(400, str(exc))
         return JSONResponse(answer_json(answer))

@@ -1,0 +1,199 @@
+"""Fit the answerer's weights and refusal threshold on the dev sets; write rag/answer_weights.json.
+
+    HF_HUB_OFFLINE=1 python -m eval.fit_answerer            # fit and write
+    HF_HUB_OFFLINE=1 python -m eval.fit_answerer --dry-run  # fit and print only
+
+Input: the dev sets (`sample`, the shipped set written from the sample corpus, and
+`uit-dev`), each answered from its own index with the settings' model (the packaged
+offline model by default). For every question the retrieved sentences are weighed
+once; a candidate is right when it overlaps an evidence span of the source.
+
+The fit: coordinate search over a grid per weight, a few rounds from the current
+defaults; for each setting the threshold that does best is found exactly. A set's
+score is the share of answerable questions whose chosen sentence is right (a
+refusal is wrong) plus the share of unanswerable questions refused, halved; the
+objective is the mean over the dev sets. The output holds the weights, the scores
+they gave on each dev set and the scores of the starting weights, so a rerun
+reproduces them and the next person can refit instead of guessing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from eval.qa import QAItem
+from eval.suite import SETS, load_suite, open_pipeline
+from rag.answer import FEATURES, PENALTIES, WEIGHTS_FILE, Weights, analyze
+from rag.pipeline import ANSWER_DEPTH, Pipeline
+from rag.retrieval import retrieve
+from rag.settings import Settings
+
+DEV_SETS = ("sample", "uit-dev")
+# The values each weight may take; "unseen", "misses" and "clash" are penalties (subtracted).
+GRID: dict[str, tuple[float, ...]] = {
+    "coverage": (1.0,),  # the unit the others are measured in
+    "dense": (0.0, 0.1, 0.2, 0.3, 0.5, 0.8),
+    "rank": (0.0, 0.025, 0.05, 0.1, 0.2),
+    "fits": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3),
+    "misses": (0.0, -0.05, -0.1, -0.2, -0.3, -0.5),
+    "counted": (0.0, 0.05, 0.1, 0.15, 0.25),
+    "clash": (0.0, -0.1, -0.2, -0.4, -1.0),
+    "unseen": (0.0, -0.1, -0.2, -0.4, -0.6, -1.0),
+}
+ROUNDS = 3
+
+
+@dataclass(frozen=True)
+class Weighed:
+    """One question's candidates: their feature matrix and which of them are right."""
+
+    id: str
+    answerable: bool
+    features: np.ndarray  # (candidates, FEATURES)
+    right: np.ndarray  # (candidates,) bool
+
+
+def weigh_set(pipeline: Pipeline, items: list[QAItem]) -> list[Weighed]:
+    """Candidates of every question of a set, as the pipeline would weigh them (hybrid retrieval)."""
+    from rag.glossary import expand
+
+    out = []
+    for item in items:
+        vector = pipeline.encoder.encode_queries([item.question])[0]
+        search = expand(item.question) if pipeline.index.fallback_model else item.question
+        q = analyze(search, pipeline.index, folded=True if search != item.question else None)
+        retrieved = retrieve(pipeline.index, q.text, vector, ANSWER_DEPTH, "hybrid")
+        scored = pipeline.answerer.weigh(q, retrieved)
+        matrix = np.array([[c.features[f] for f in FEATURES] for c in scored], dtype=np.float64).reshape(-1, len(FEATURES))
+        right = np.array(
+            [
+                item.answerable
+                and c.span.doc == item.source
+                and any(c.span.start < b and c.span.end > a for a, b in item.spans)
+                for c in scored
+            ],
+            dtype=bool,
+        )
+        out.append(Weighed(item.id, item.answerable, matrix, right))
+    return out
+
+
+def evaluate(data: list[Weighed], vector: np.ndarray, threshold: float) -> dict[str, float]:
+    """Scores of one set under weights `vector` and `threshold`."""
+    right = refused_ok = answerable = unanswerable = false_refusals = 0
+    for q in data:
+        best = float("-inf")
+        ok = False
+        if len(q.features):
+            scores = q.features @ vector
+            i = int(np.argmax(scores))
+            best, ok = float(scores[i]), bool(q.right[i])
+        refused = best < threshold
+        if q.answerable:
+            answerable += 1
+            right += ok and not refused
+            false_refusals += refused
+        else:
+            unanswerable += 1
+            refused_ok += refused
+    answer_rate = right / answerable if answerable else 1.0
+    refusal = refused_ok / unanswerable if unanswerable else 1.0
+    return {
+        "right_sentence": round(answer_rate, 4),
+        "refusal_accuracy": round(refusal, 4),
+        "false_refusal_rate": round(false_refusals / answerable, 4) if answerable else 0.0,
+        "score": round((answer_rate + refusal) / 2, 4),
+    }
+
+
+def objective(sets: dict[str, list[Weighed]], vector: np.ndarray, threshold: float) -> float:
+    return float(np.mean([evaluate(data, vector, threshold)["score"] for data in sets.values()]))
+
+
+def best_threshold(sets: dict[str, list[Weighed]], vector: np.ndarray) -> tuple[float, float]:
+    """The threshold that maximizes the objective for `vector` (scanned over the best candidates' scores)."""
+    tops = sorted(
+        {round(float((q.features @ vector).max()), 4) for data in sets.values() for q in data if len(q.features)}
+    )
+    # Midpoints between neighbouring top scores: every distinct refusal decision is tried once.
+    options = [tops[0] - 0.01] + [round((a + b) / 2, 4) for a, b in zip(tops, tops[1:])] + [tops[-1] + 0.01]
+    scored = [(objective(sets, vector, t), -abs(t - 0.45), t) for t in options]
+    value, _, threshold = max(scored)
+    return value, threshold
+
+
+def to_vector(weights: Weights) -> np.ndarray:
+    """Weights as signed coefficients of the features (penalties negative)."""
+    return np.array([(-1.0 if f in PENALTIES else 1.0) * getattr(weights, f) for f in FEATURES])
+
+
+def to_weights(vector: np.ndarray, threshold: float, start: Weights) -> Weights:
+    values = {f: abs(float(v)) if f in PENALTIES else float(v) for f, v in zip(FEATURES, vector)}
+    return replace(start, **values, threshold=threshold)
+
+
+def fit(sets: dict[str, list[Weighed]], start: Weights, log: bool = True) -> tuple[Weights, float]:
+    """Coordinate search over GRID from `start`; returns the weights and their objective."""
+    vector = to_vector(start)
+    value, threshold = best_threshold(sets, vector)
+    for round_ in range(ROUNDS):
+        changed = False
+        for j, name in enumerate(FEATURES):
+            for option in GRID[name]:
+                trial = vector.copy()
+                trial[j] = option
+                trial_value, trial_threshold = best_threshold(sets, trial)
+                if trial_value > value + 1e-9:
+                    vector, value, threshold, changed = trial, trial_value, trial_threshold, True
+        if log:
+            print(f"round {round_ + 1}: objective {value:.4f}", file=sys.stderr)
+        if not changed:
+            break
+    return to_weights(vector, threshold, start), value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=WEIGHTS_FILE, help="where to write the weights")
+    parser.add_argument("--dry-run", action="store_true", help="print, do not write")
+    args = parser.parse_args(argv)
+
+    settings = Settings.from_env()
+    suite = {name: (items, own, own_index) for name, items, own, own_index in load_suite(settings)}
+    sets = {}
+    for name in DEV_SETS:
+        items, own, own_index = suite[name]
+        print(f"weighing {name} ({len(items)} questions)", file=sys.stderr)
+        sets[name] = weigh_set(open_pipeline(own, own_index), items)
+
+    start = Weights()
+    start_vector = to_vector(start)
+    fitted, value = fit(sets, start)
+    vector = to_vector(fitted)
+    report = {
+        "weights": {k: round(v, 4) for k, v in asdict(fitted).items()},
+        "fitted_on": list(DEV_SETS),
+        "model": settings.embedding_model or "default (packaged offline model where the hub cannot be reached)",
+        "objective": round(value, 4),
+        "dev_scores": {name: evaluate(data, vector, fitted.threshold) for name, data in sets.items()},
+        "start_weights": asdict(start),
+        "start_scores": {name: evaluate(data, start_vector, start.threshold) for name, data in sets.items()},
+        "note": "written by `python -m eval.fit_answerer`; see its docstring for the objective",
+        "sets_known": [name for name, _, _ in SETS],
+    }
+    text = json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+    print(text)
+    if not args.dry_run:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
