@@ -70,7 +70,8 @@ def weigh_set(pipeline: Pipeline, items: list[QAItem]) -> list[Weighed]:
         q = analyze(search, pipeline.index, folded=True if search != item.question else None)
         retrieved = retrieve(pipeline.index, q.text, vector, ANSWER_DEPTH, "hybrid")
         scored = pipeline.answerer.weigh(q, retrieved)
-        matrix = np.array([[c.features[f] for f in FEATURES] for c in scored], dtype=np.float64).reshape(-1, len(FEATURES))
+        rows = [[c.features[f] for f in FEATURES] for c in scored]
+        matrix = np.array(rows, dtype=np.float64).reshape(-1, len(FEATURES))
         right = np.array(
             [
                 item.answerable
@@ -84,48 +85,53 @@ def weigh_set(pipeline: Pipeline, items: list[QAItem]) -> list[Weighed]:
     return out
 
 
-def evaluate(data: list[Weighed], vector: np.ndarray, threshold: float) -> dict[str, float]:
-    """Scores of one set under weights `vector` and `threshold`."""
-    right = refused_ok = answerable = unanswerable = false_refusals = 0
-    for q in data:
-        best = float("-inf")
-        ok = False
+def _tops(data: list[Weighed], vector: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per question: the best candidate's score, whether it is right, whether the question is answerable."""
+    top = np.full(len(data), -np.inf)
+    right = np.zeros(len(data), dtype=bool)
+    for n, q in enumerate(data):
         if len(q.features):
             scores = q.features @ vector
             i = int(np.argmax(scores))
-            best, ok = float(scores[i]), bool(q.right[i])
-        refused = best < threshold
-        if q.answerable:
-            answerable += 1
-            right += ok and not refused
-            false_refusals += refused
-        else:
-            unanswerable += 1
-            refused_ok += refused
-    answer_rate = right / answerable if answerable else 1.0
-    refusal = refused_ok / unanswerable if unanswerable else 1.0
+            top[n], right[n] = scores[i], q.right[i]
+    return top, right, np.array([q.answerable for q in data], dtype=bool)
+
+
+def _scores(top: np.ndarray, right: np.ndarray, answerable: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """The set's score ((right-sentence rate + refusal accuracy) / 2) for each threshold."""
+    answered = top[None, :] >= thresholds[:, None]
+    n_ans = max(int(answerable.sum()), 1)
+    n_un = int((~answerable).sum())
+    right_rate = (answered & right[None, :] & answerable[None, :]).sum(axis=1) / n_ans
+    refusal = (~answered & ~answerable[None, :]).sum(axis=1) / n_un if n_un else np.ones(len(thresholds))
+    return (right_rate + refusal) / 2
+
+
+def evaluate(data: list[Weighed], vector: np.ndarray, threshold: float) -> dict[str, float]:
+    """Scores of one set under weights `vector` and `threshold`."""
+    top, right, answerable = _tops(data, vector)
+    answered = top >= threshold
+    n_ans, n_un = max(int(answerable.sum()), 1), int((~answerable).sum())
+    answer_rate = float((answered & right & answerable).sum()) / n_ans
+    refusal = float((~answered & ~answerable).sum()) / n_un if n_un else 1.0
     return {
         "right_sentence": round(answer_rate, 4),
         "refusal_accuracy": round(refusal, 4),
-        "false_refusal_rate": round(false_refusals / answerable, 4) if answerable else 0.0,
+        "false_refusal_rate": round(float((~answered & answerable).sum()) / n_ans, 4),
         "score": round((answer_rate + refusal) / 2, 4),
     }
 
 
-def objective(sets: dict[str, list[Weighed]], vector: np.ndarray, threshold: float) -> float:
-    return float(np.mean([evaluate(data, vector, threshold)["score"] for data in sets.values()]))
-
-
 def best_threshold(sets: dict[str, list[Weighed]], vector: np.ndarray) -> tuple[float, float]:
-    """The threshold that maximizes the objective for `vector` (scanned over the best candidates' scores)."""
-    tops = sorted(
-        {round(float((q.features @ vector).max()), 4) for data in sets.values() for q in data if len(q.features)}
-    )
+    """The threshold that maximizes the objective (the mean of the sets' scores) for `vector`."""
+    tops = [_tops(data, vector) for data in sets.values()]
+    values = np.unique(np.round(np.concatenate([t[0][np.isfinite(t[0])] for t in tops]), 4))
     # Midpoints between neighbouring top scores: every distinct refusal decision is tried once.
-    options = [tops[0] - 0.01] + [round((a + b) / 2, 4) for a, b in zip(tops, tops[1:])] + [tops[-1] + 0.01]
-    scored = [(objective(sets, vector, t), -abs(t - 0.45), t) for t in options]
-    value, _, threshold = max(scored)
-    return value, threshold
+    options = np.concatenate([[values[0] - 0.01], (values[:-1] + values[1:]) / 2, [values[-1] + 0.01]])
+    objective = np.mean([_scores(*t, options) for t in tops], axis=0)
+    best = np.flatnonzero(objective >= objective.max() - 1e-12)
+    i = best[np.argmin(np.abs(options[best] - Weights().threshold))]  # ties: nearest the default
+    return float(objective[i]), round(float(options[i]), 4)
 
 
 def to_vector(weights: Weights) -> np.ndarray:

@@ -68,7 +68,8 @@ PENALTIES = frozenset({"misses", "clash", "unseen"})
 # What each feature is, for `explain` and the fitting script's report.
 FEATURE_NOTES = {
     "coverage": "share of the question's IDF weight in the sentence (its context at half weight)",
-    "dense": "cosine similarity of question and the sentence's passage (the index's embedding model)",
+    "dense": "cosine similarity of question and the sentence's passage (the index's embedding model), "
+    "less the best passage's: it ranks sentences without moving the refusal line, whose level differs by model",
     "rank": "1 / rank of the sentence's passage in retrieval",
     "fits": "holds what the kind of question asks for (amount, duration, time, person)",
     "misses": "lacks what the kind of question asks for",
@@ -127,6 +128,7 @@ _KINDS = (
 )
 # "4 mục tiêu", "bốn nhóm": a number before a noun (not "4 năm", a span of years)
 _COUNT = re.compile(r"(?<![\w\-/])(\d{1,2}|" + "|".join(NUMBER_WORDS) + r")\s+(?!năm\b|nam\b)[^\W\d_]")
+_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")  # a blank line (spaces allowed) between two lines
 # A quantity: digits not glued to letters or dashes ("193/226", "85,39%", "10.000"; not "15-NQ/TU").
 _QUANTITY = re.compile(r"(?<![\w\-/])\d[\d.,/]*%?(?![\w\-])")
 # "Khi nào" asks for a time only with words of time; "khi nào sinh viên bị buộc thôi học?" asks for a condition.
@@ -395,13 +397,14 @@ class Answerer:
         return self.index.documents[span.doc].text[span.start : span.end]
 
     def section(self, span: Span) -> Span | None:
-        """The heading ("Điều 6. Thời gian học tập", "Chương II") under which a sentence stands, if any."""
+        """The heading ("Điều 6. Thời gian học tập", "Chương II") under which a sentence stands (a heading
+        stands under itself), if any."""
         found = self._headings.get(span.doc)
         if found is None:
             heads = [s for s in self.sentences_of(span.doc) if HEADING.match(self.text(s))]
             found = self._headings[span.doc] = ([s.start for s in heads], heads)
         i = bisect.bisect_right(found[0], span.start) - 1
-        return found[1][i] if i >= 0 and found[1][i] != span else None
+        return found[1][i] if i >= 0 else None
 
     def coverage(self, q: Question, span: Span) -> float:
         """Share of the question's term weight found in the sentence."""
@@ -437,12 +440,13 @@ class Answerer:
         return found
 
     def context(self, span: Span) -> list[Span]:
-        """The sentences just before `span` in its paragraph (who "Cùng đó, …" is about)."""
+        """The sentences just before `span` in its paragraph or block of lines (who "Cùng đó, …" is about;
+        which office "Điện thoại: …" belongs to)."""
         spans, _, flow = self._split(span.doc)
         out = []
         i = self._position(span)
         for j in range(i - 1, max(i - 1 - CONTEXT_SENTENCES, -1), -1):
-            if "\n" in flow[spans[j].end : span.start]:
+            if _PARAGRAPH_BREAK.search(flow, spans[j].end, span.start):
                 break
             out.append(spans[j])
         return out
@@ -503,8 +507,10 @@ class Answerer:
     def weigh(self, q: Question, retrieved: Retrieved) -> list[Candidate]:
         """Every candidate sentence scored, best first."""
         out = []
-        for span, rank, dense in self.candidates(retrieved):
-            features = self.features(q, span, rank, dense)
+        found = self.candidates(retrieved)
+        top_dense = max((dense for _, _, dense in found), default=0.0)
+        for span, rank, dense in found:
+            features = self.features(q, span, rank, dense - top_dense)
             out.append(Candidate(span, rank, features, round(self.weights.score(features), 4)))
         out.sort(key=lambda c: -c.score)
         return out
@@ -568,7 +574,7 @@ class Answerer:
                 spans = self.sentences_of(best.doc)
                 if after < len(spans):
                     said.append(spans[after])
-        elif not ITEM.match(self.text(best)):
+        elif not ITEM.match(self.text(best)) or self.text(best).rstrip().endswith(":"):
             # A sentence that announces a list ("… xác định rõ 4 mục tiêu năm 2021.") is said with it.
             items = self.list_items(best, None)[1]
         if not items and len(said) == 1:
@@ -630,27 +636,41 @@ class Answerer:
         return gained >= 0.15 * sum(q.weights.values())
 
     def list_items(self, best: Span, count: int | None) -> tuple[Span, list[Span]]:
-        """The sentence announcing a list and the first sentence of each item after it."""
+        """The sentence announcing a list and the first sentence of each item after it.
+
+        An item that ends with ":" announces the items nested under it ("1. … các điều kiện sau:"
+        then "a)", "b)"); they run until the next item of its own kind ("2.") or a heading.
+        """
         spans = self.sentences_of(best.doc)
         i = spans.index(best)
         text = self.text
-        # If the best sentence is itself an item, step back to the sentence before item one.
-        if ITEM.match(text(best)):
+        # If the best sentence is an item (not one announcing its own), step back to the sentence before item one.
+        if ITEM.match(text(best)) and not text(best).rstrip().endswith(":"):
             j = i
             while j > 0 and not FIRST_ITEM.match(text(spans[j])):
                 j -= 1
             if FIRST_ITEM.match(text(spans[j])) and j > 0:
                 i = j - 1
         anchor = spans[i]
+        own = ITEM.match(text(anchor))
+        own_kind = own.lastgroup if own else None
         items: list[Span] = []
+        kind: str | None = None
         gap = 0
         for span in spans[i + 1 :]:
-            if HEADING.match(text(span)):
+            said = text(span)
+            if HEADING.match(said):
                 break  # the next article or chapter
-            if ITEM.match(text(span)):
-                if not items and not FIRST_ITEM.match(text(span)):
-                    break
-                items.append(span)
+            marker = ITEM.match(said)
+            if marker:
+                if marker.lastgroup == own_kind:
+                    break  # the anchor's next sibling
+                if not items:
+                    if not FIRST_ITEM.match(said):
+                        break
+                    kind = marker.lastgroup
+                if marker.lastgroup == kind:  # items of the first level; deeper ones stay inside them
+                    items.append(span)
                 gap = 0
                 if len(items) == (count or MAX_ITEMS):
                     break

@@ -17,7 +17,17 @@ from pathlib import Path
 
 from rag.errors import CorpusError
 from rag.records import Document
-from rag.structure import ITEM, Line, is_structured, is_terminated, is_timestamp, lines, sentence_bounds, unwrap
+from rag.structure import (
+    HEADING,
+    ITEM,
+    Line,
+    is_structured,
+    is_terminated,
+    is_timestamp,
+    lines,
+    sentence_bounds,
+    unwrap,
+)
 from rag.text import nfc
 
 SUFFIXES = (".txt", ".md")
@@ -60,10 +70,11 @@ def _is_doubled(line: str) -> bool:
     return len(line) > 3 and line[:half].strip() == line[half:].strip()
 
 
-def _find_title(header: list[str], fallback: str) -> str:
+def _find_title(header: list[str], fallback: str, min_words: int = 3) -> str:
     for line in header:
         if (
-            len(_WORD.findall(line)) >= 3
+            len(_WORD.findall(line)) >= min_words
+            and not HEADING.match(line)
             and "|" not in line
             and not _MOJIBAKE.search(line)
             and not _is_doubled(line)
@@ -152,7 +163,7 @@ def parse(doc: str, text: str) -> Document:
     return Document(
         doc=doc,
         text=text,
-        title=_find_title(header, fallback=Path(doc).stem),
+        title=_find_title(header, fallback=Path(doc).stem, min_words=3 if furniture else 1),
         date=_find_date(header),
         source=(agency.group(1) or agency.group(2)) if agency else None,
         content=content,

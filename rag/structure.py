@@ -36,13 +36,14 @@ ITEM = re.compile(
 FIRST_ITEM = re.compile(r"^(?:thứ\s+nhất|một\s+là|bước\s+1\b|1[.)]|a[)])", re.IGNORECASE)
 # A heading of a statute or report: "Chương II", "Mục 1", "Điều 6.", "PHẦN I", "I.", "1.1.".
 HEADING = re.compile(
-    r"^(?:(?:chương|mục|phần|điều|phụ lục)\s+(?:\d+|[IVXLC]+)\b|[IVXLC]+[.)]\s|\d+\.\d+(?:\.\d+)*\.?\s)",
+    r"^(?:(?:chương|mục|phần|điều|phụ lục)\s+(?:\d+|[IVXLC]+)\b|(?-i:[IVXLC]+)[.)]\s|\d+\.\d+(?:\.\d+)*\.?\s)",
     re.IGNORECASE,
 )
 # "Xe máy: 4.000 đồng/lượt", "Điện thoại: 024.3825.1234": a label and its value on one line.
 LABELLED = re.compile(r"^[^\W\d_][^\s:]*(?:\s[^\s:]+){0,5}:\s*\S")
 # Words written with a final dot inside a sentence: "TP.HCM", "PGS.TS.", "ThS.", "Ông", initials ("H.").
 ABBREVIATIONS = frozenset({"tp", "ts", "ths", "pgs", "gs", "bs", "ks", "th", "st", "ông", "bà", "tt", "q", "p"})
+_NUMBERING = re.compile(r"^\s*(?:(?:chương|mục|phần|điều|khoản|bước)\s+)?(?:\d+(?:\.\d+)*|[IVXLC]+)$", re.IGNORECASE)
 _SENTENCE_BREAK = re.compile(r"([.!?…][”\"’)»]*)\s+")
 _TERMINAL = re.compile(r"[.!?…;:][”\"’')»\]]*$")
 
@@ -112,16 +113,18 @@ def wrap_width(text: str) -> int | None:
     """The column a hard-wrapped text is broken at, or None when its lines are not wrapped.
 
     Text exported from a PDF or an e-mail breaks every line of a paragraph at about the
-    same column: many lines end within a word's length of the longest one.
+    same column, mid-sentence: many lines end within a word's length of the longest
+    one, and the line after such a line mostly goes on in lower case.
     """
-    lengths = [len(line.text) for line in lines(text)]
-    if len(lengths) < 6:
+    found = list(lines(text))
+    if len(found) < 6:
         return None
-    width = max(lengths)
+    width = max(len(line.text) for line in found)
     if width > WRAP_MAX or width < 40:
         return None
-    near = sum(1 for n in lengths if n >= width - 15)
-    return width if near >= WRAP_SHARE * len(lengths) else None
+    near = [(line, nxt) for line, nxt in pairwise(found) if len(line.text) >= width - 15]
+    going_on = sum(1 for _, nxt in near if nxt.text[0].islower())
+    return width if len(near) >= WRAP_SHARE * len(found) and going_on * 2 >= len(near) else None
 
 
 def unwrap(text: str) -> str:
@@ -182,6 +185,8 @@ def sentence_bounds(text: str, start: int, end: int) -> Iterator[tuple[int, int]
         last = before[-1].lower().split(".")[-1] if before else ""
         if body[m.start(1)] == "." and (len(last) <= 1 or last in ABBREVIATIONS):
             continue
+        if body[m.start(1)] == "." and _NUMBERING.match(body[cursor : m.start(1)]):
+            continue  # "Điều 12. Thời gian học tập", "1. Sinh viên …": the dot of a numbering
         yield from _trimmed(text, start + cursor, start + m.end(1))
         cursor = m.end()
     yield from _trimmed(text, start + cursor, end)

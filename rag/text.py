@@ -31,7 +31,8 @@ _QUESTION_WORDS_RAW = (
     "là những các của và có được trong với thì mà này đó ra như thế nào tại vì "
     "what which who whom when where why how many much is are was were the a an "
     "of in on for to did does do by about and from list name tell me please "
-    "so với riêng nhất đã đang sẽ cũng còn rồi lại nữa hiện nay"
+    "so với riêng nhất đã đang sẽ cũng còn rồi lại nữa hiện nay "
+    "tôi mình ở i you my we"
 )
 
 

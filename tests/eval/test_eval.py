@@ -9,19 +9,32 @@ import pytest
 from conftest import CORPUS, run_cli
 
 from eval.qa import DEFAULT_QA, QAError, load_qa
-from eval.runner import METRICS, pipeline_ask, run_items
+from eval.runner import METRICS
+from eval.suite import SETS, run_set
+from rag.settings import Settings
 
-# Floors, below the measured figures of the packaged offline model (see the closing note).
-# Raise them when the code improves; never lower one without saying why.
+# Floors per set, below the figures the packaged offline model measured with the scored answerer
+# (see the closing note of the multi-genre issue). Raise them when the code improves; never lower one
+# without saying why. uit-test, legal and notice are report sets: their floors guard against
+# regressions, and no code was changed by looking at their failures.
 FLOORS = {
-    "hit@1": 0.88,
-    "hit@5": 0.97,
-    "mrr": 0.92,
-    "key_fact_recall": 0.93,
-    "refusal_accuracy": 0.92,
-    "citation_support": 0.90,
+    "sample": {
+        "hit@1": 0.88, "hit@5": 0.97, "key_fact_recall": 0.93, "refusal_accuracy": 0.92, "citation_support": 0.90,
+    },
+    "heldout": {"hit@1": 0.78, "hit@5": 0.9, "key_fact_recall": 0.68, "refusal_accuracy": 0.45},
+    "uit-dev": {"hit@1": 0.79, "hit@5": 0.95, "key_fact_recall": 0.59, "refusal_accuracy": 0.83},
+    "uit-test": {"hit@1": 0.82, "hit@5": 0.97, "key_fact_recall": 0.6, "refusal_accuracy": 0.62},
+    "legal": {"hit@1": 0.75, "hit@5": 0.9, "key_fact_recall": 0.38, "refusal_accuracy": 0.85},
+    "notice": {"hit@1": 0.84, "hit@5": 0.93, "key_fact_recall": 0.37, "refusal_accuracy": 0.8},
 }
-CEILINGS = {"false_refusal_rate": 0.04}
+CEILINGS = {
+    "sample": {"false_refusal_rate": 0.04},
+    "heldout": {"false_refusal_rate": 0.15},
+    "uit-dev": {"false_refusal_rate": 0.28},
+    "uit-test": {"false_refusal_rate": 0.28},
+    "legal": {"false_refusal_rate": 0.55},
+    "notice": {"false_refusal_rate": 0.52},
+}
 
 
 def test_shipped_set_is_valid_and_covers_every_document() -> None:
@@ -40,17 +53,29 @@ def test_held_out_set_is_valid() -> None:
     assert not {i.id for i in items} & {i.id for i in load_qa(DEFAULT_QA, CORPUS)}
 
 
-def test_eval_scores_clear_the_floors(pipeline) -> None:  # type: ignore[no-untyped-def]
-    items = load_qa(DEFAULT_QA, CORPUS)
-    texts = {doc: d.text for doc, d in pipeline.index.documents.items()}
-    run = run_items(items, pipeline_ask(pipeline, "hybrid"), texts, "hybrid")
-    summary = run.summary
+@pytest.mark.parametrize("name", [name for name, _, _ in SETS])
+def test_every_set_clears_its_floors(name: str, index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    qa, corpus = next((qa, corpus) for set_name, qa, corpus in SETS if set_name == name)
+    if corpus is None:  # written from the sample corpus: the session's index of it
+        settings = Settings(corpus_dir=CORPUS, index_dir=index_dir)
+    else:
+        settings = Settings(corpus_dir=corpus, index_dir=tmp_path_factory.mktemp(name) / "index")
+    items = load_qa(qa, settings.corpus_dir)
+    run = run_set(name, items, settings, compare=False, own_index=corpus is not None, log=lambda _m: None)
+    summary = run.main.summary
     assert set(summary) == set(METRICS)
     assert summary["citation_exact"] == 1.0
-    for metric, floor in FLOORS.items():
-        assert summary[metric] >= floor, (metric, summary[metric])
-    for metric, ceiling in CEILINGS.items():
-        assert summary[metric] <= ceiling, (metric, summary[metric])
+    for metric, floor in FLOORS[name].items():
+        assert summary[metric] >= floor, (name, metric, summary[metric])
+    for metric, ceiling in CEILINGS[name].items():
+        assert summary[metric] <= ceiling, (name, metric, summary[metric])
+
+
+def test_every_set_is_valid() -> None:
+    for name, qa, corpus in SETS:
+        items = load_qa(qa, corpus or CORPUS)
+        assert len(items) >= 30, name
+        assert sum(not i.answerable for i in items) >= 7, name
 
 
 @pytest.mark.parametrize(

@@ -184,3 +184,33 @@ def test_damaged_index_says_rebuild(index_dir: Path, tmp_path: Path, damage: str
             f.write('{"doc": "x"}\n')
     with pytest.raises(IndexMissing, match="rebuild"):
         load_index(folder)
+
+
+def test_reuse_is_keyed_by_content_not_position(corpus_copy: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A change to cleaning shifts every chunk of a document: no chunk may keep another chunk's vector."""
+    from dataclasses import replace
+
+    import rag.index
+    from embeddings.encoder import open_encoder
+    from rag.documents import load_corpus
+    from rag.index import embedding_text
+
+    settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
+    build_index(settings, log=lambda _m: None)
+
+    def cleaned_differently(corpus_dir: Path, warn: list[str]):  # type: ignore[no-untyped-def]
+        # The first document loses its first content line (the text, and so its hash, is unchanged).
+        documents = load_corpus(corpus_dir, warn)
+        first = documents[0]
+        start = first.text.index("\n", first.content[0][0]) + 1
+        documents[0] = replace(first, content=((start, first.content[0][1]), *first.content[1:]))
+        return documents
+
+    monkeypatch.setattr(rag.index, "load_corpus", cleaned_differently)
+    report = build_index(settings, log=lambda _m: None)
+    assert 0 < report.embedded < report.chunks  # the shifted document is re-embedded, the others reused
+    index = load_index(settings.index_dir)
+    encoder = open_encoder(index.model, index.fallback_model)
+    chunks = [index.chunks[i] for i in range(len(index.chunks))]
+    fresh = encoder.encode_passages([embedding_text(index.documents[c.doc], c) for c in chunks])
+    assert np.allclose(index.vectors.vectors(), fresh, atol=1e-4)

@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from rag.answer import REFUSAL, Answerer, Question, has_amount, levels, names_person, numbered, offices, proper_names
+from rag.answer import REFUSAL, Answerer, Question, has_amount, names_person, proper_names
 from rag.errors import BadQuestion
 from rag.glossary import expand
 from rag.pipeline import Pipeline, answer_json
@@ -105,21 +105,12 @@ def test_every_retrieval_mode_answers(pipeline, mode: str) -> None:  # type: ign
     assert data["passages"]
 
 
-def test_a_district_figure_does_not_answer_a_city_question(pipeline) -> None:  # type: ignore[no-untyped-def]
-    city = pipeline.ask("Tổng thu ngân sách của thành phố Hà Nội năm 2020 là bao nhiêu tỷ đồng?")
-    assert city.refused
-    district = answer_json(pipeline.ask("Thu ngân sách trên địa bàn quận Đống Đa năm 2020 đạt bao nhiêu tỷ đồng?"))
-    assert not district["refused"] and "11.085,046 tỷ đồng" in district["answer"]
-    check_invariants(pipeline, district)
-
-
-def test_amounts_and_levels_of_government() -> None:
+def test_amounts_and_persons() -> None:
     assert not has_amount("Sáng nay (15/1/2021), Đảng bộ quận tổ chức Hội nghị Tổng kết năm 2020.")
     assert has_amount("đã củng cố được 193/226 tổ chức cơ sở đảng, đạt 85,39%")
-    assert has_amount("tặng giấy khen 140 đảng viên")
-    assert levels("Ước thu ngân sách trên địa bàn quận") == levels("Quận uỷ Đống Đa")
-    assert levels("Thành ủy Hà Nội") == levels("thành phố") == levels("TP Hà Nội")
-    assert levels("các cơ quan quan tâm") == frozenset()
+    assert has_amount("tặng giấy khen 140 đảng viên") and has_amount("Xe máy: 4.000 đồng/lượt")
+    assert names_person("đồng chí Nguyễn Anh Cường") and names_person("ông Cường cho biết")
+    assert not names_person("Nghị quyết Đại hội Đảng bộ Thành phố Hà Nội")
 
 
 def test_a_noun_made_of_question_words_is_searched_for(pipeline) -> None:  # type: ignore[no-untyped-def]
@@ -154,16 +145,6 @@ def test_a_list_is_said_with_its_items(pipeline) -> None:  # type: ignore[no-unt
         check_invariants(pipeline, data)
 
 
-def test_a_total_is_not_answered_by_the_count_of_a_part(pipeline) -> None:  # type: ignore[no-untyped-def]
-    # The article counts commended members ("140 đảng viên hoàn thành xuất sắc …"), not all of them.
-    assert pipeline.ask("Quận Đống Đa có tổng cộng bao nhiêu đảng viên?").refused
-    assert pipeline.ask("How many party members does Dong Da district have in total?").refused
-    part = answer_json(pipeline.ask("Bao nhiêu đảng viên quận Đống Đa hoàn thành xuất sắc nhiệm vụ 5 năm liền?"))
-    assert "140 đảng viên" in part["answer"]
-    whole = answer_json(pipeline.ask("Đảng bộ Khối các cơ quan TP có tổng cộng bao nhiêu tổ chức cơ sở đảng?"))
-    assert "với 68 TCCSĐ trực thuộc" in whole["answer"]  # a number the subject has is a total
-
-
 def test_a_word_of_a_phrase_is_not_lent_by_context_alone() -> None:
     q = Question(
         text="", kind="count", count=None, folded=False, weights={"a": 1.0, "b": 1.0, "a_b": 1.0},
@@ -184,10 +165,6 @@ def test_a_number_that_names_something_must_match(pipeline) -> None:  # type: ig
     assert pipeline.ask("Doan kiem tra so 2 cua Ban Thuong vu Thanh uy Ha Noi do ai lam truong doan").refused
     first = pipeline.ask("Đoàn kiểm tra số 1 của Ban Thường vụ Thành ủy do ai làm trưởng đoàn?")
     assert "Nguyễn Thị Tuyến" in first.text
-    assert numbered("Đại hội lần thứ XVII, khóa XV; Nghị quyết số 15-NQ/TU; số 1.000 người; số 1.") == {
-        ("thu", "xvii"), ("khoa", "xv"), ("so", "1")
-    }
-    assert numbered("Nghị quyết Trung ương 4 (khóa XI, XII)") == {("khoa", "xi"), ("khoa", "xii")}
     # "khóa XII" is one of "khóa XI, XII"; and "Trung ương 4" names a resolution, it does not ask for 4 items.
     data = pipeline.ask("Thành ủy thực hiện Nghị quyết Trung ương 4 khóa XII ra sao?")
     assert "Nghị quyết Trung ương 4 (khóa XI, XII)" in data.text and "Thứ nhất" not in data.text
@@ -200,23 +177,6 @@ def test_a_name_the_documents_never_use_is_not_held(pipeline) -> None:  # type: 
     assert "11.085,046" in held.text
     names = proper_names("Theo Chương trình của TP Hà Nội, ông Nguyễn Anh Cường.")
     assert names == [["Hà", "Nội"], ["Nguyễn", "Anh", "Cường"]]
-
-
-def test_levels_of_government_only_guard_figures(pipeline) -> None:  # type: ignore[no-untyped-def]
-    # The sentence before mentions "các quận"; that does not make a city plan a district one.
-    data = pipeline.ask(
-        "Trong công tác xây dựng Đảng, Thành ủy Hà Nội định nghiên cứu ban hành nghị quyết chuyên đề về vấn đề gì?"
-    )
-    assert "nghị quyết chuyên đề về công tác cán bộ" in data.text
-
-
-def test_a_deputy_does_not_answer_for_the_holder(pipeline) -> None:  # type: ignore[no-untyped-def]
-    # The article names Nguyễn Anh Cường, "Phó Bí thư Thường trực Quận uỷ", never the district's secretary.
-    assert pipeline.ask("Ai là Bí thư Quận ủy Đống Đa?").refused
-    assert "Nguyễn Anh Cường" in pipeline.ask("Ai là Phó Bí thư Thường trực Quận ủy Đống Đa?").text
-    assert offices("Phó Bí thư Thường trực Quận uỷ, Chủ tịch HĐND") == {"pho bi thu", "chu tich"}
-    assert names_person("đồng chí Nguyễn Anh Cường") and names_person("ông Cường cho biết")
-    assert not names_person("Nghị quyết Đại hội Đảng bộ Thành phố Hà Nội")
 
 
 def test_an_english_count_of_something_unknown_is_refused(pipeline) -> None:  # type: ignore[no-untyped-def]
