@@ -32,7 +32,7 @@ _QUESTION_WORDS_RAW = (
     "what which who whom when where why how many much is are was were the a an "
     "of in on for to did does do by about and from list name tell me please "
     "so với riêng nhất đã đang sẽ cũng còn rồi lại nữa hiện nay "
-    "tôi mình ở i you my we"
+    "tôi mình i you my we"
 )
 
 
