@@ -244,9 +244,6 @@ def build_index(settings: Settings, log: Log = _stderr, encoder: Encoder | None 
     documents = load_corpus(settings.corpus_dir, warnings)
     for line in warnings:
         log(f"hoidap: warning: {line}")
-    for document in documents:
-        if document.furniture:
-            log(f"hoidap: {document.doc}: a saved web page; {document.furniture} lines of page furniture left out")
 
     old: Index | None = None
     try:
@@ -263,6 +260,7 @@ def build_index(settings: Settings, log: Log = _stderr, encoder: Encoder | None 
 
     hashes = {d.doc: d.sha256 for d in documents}
     if old is not None and old.manifest["documents"] == hashes:
+        _say_furniture(documents, log)
         return BuildReport(
             documents=len(documents),
             chunks=len(old.chunks),
@@ -319,6 +317,7 @@ def build_index(settings: Settings, log: Log = _stderr, encoder: Encoder | None 
     if old is not None and len(moved):
         lexical = old.lexical.update(keep, np.asarray(todo, dtype=np.int64), [lexical_texts[i] for i in todo])
     _write(folder, manifest, documents, chunks, vectors, lexical, lexical_texts)
+    _say_furniture(documents, log)
     return BuildReport(
         documents=len(documents),
         chunks=len(chunks),
@@ -329,6 +328,13 @@ def build_index(settings: Settings, log: Log = _stderr, encoder: Encoder | None 
         model=encoder.name,
         fallback_model=encoder.fallback,
     )
+
+
+def _say_furniture(documents: list[Document], log: Log) -> None:
+    """One line per saved web page: how many lines were left out as page furniture (after a build succeeds)."""
+    for document in documents:
+        if document.furniture:
+            log(f"hoidap: {document.doc}: a saved web page; {document.furniture} lines of page furniture left out")
 
 
 def _encoder_for(old: Index | None, wanted: str | None, log: Log) -> Encoder:

@@ -271,6 +271,5 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         ],
         "model": answer.model,
         "timings_ms": answer.timings_ms,
-        "understood_as": None,
         **({"explain": answer.explain} if answer.explain is not None else {}),
     }

@@ -207,6 +207,9 @@ def test_reuse_is_keyed_by_content_not_position(corpus_copy: Path, tmp_path: Pat
         return documents
 
     monkeypatch.setattr(rag.index, "load_corpus", cleaned_differently)
+    last = sorted(corpus_copy.glob("*.txt"))[-1]  # another document changes, so the build is not a no-op
+    added = "\nMột đoạn mới được thêm vào cuối bài để kiểm tra việc lập chỉ mục lại.\n"
+    last.write_text(last.read_text("utf-8") + added, "utf-8")
     report = build_index(settings, log=lambda _m: None)
     assert 0 < report.embedded < report.chunks  # the shifted document is re-embedded, the others reused
     index = load_index(settings.index_dir)

@@ -165,7 +165,7 @@ def check_answer(pipeline: Any) -> Callable[..., None]:
         if data["refused"]:
             assert data["citations"] == []
         for c in data["citations"]:
-            assert set(c) == {"n", "doc", "title", "date", "start", "end", "quote"}
+            assert set(c) == {"n", "doc", "title", "date", "start", "end", "quote", "page", "section"}
             assert documents[c["doc"]].text[c["start"] : c["end"]] == c["quote"]
         for p in data["passages"]:
             assert documents[p["doc"]].text[p["start"] : p["end"]] == p["text"]

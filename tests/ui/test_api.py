@@ -53,7 +53,7 @@ def test_ask_returns_the_answer_object(client: TestClient, pipeline: Any) -> Non
     for marker in ("Thứ nhất", "Thứ hai", "Thứ ba", "Thứ tư"):
         assert marker in data["answer"]
     for c in data["citations"]:
-        assert set(c) == {"n", "doc", "title", "date", "start", "end", "quote"}
+        assert set(c) == {"n", "doc", "title", "date", "start", "end", "quote", "page", "section"}
         assert pipeline.index.documents[c["doc"]].text[c["start"] : c["end"]] == c["quote"]
         assert f"[{c['n']}]" in data["answer"]
     for p in data["passages"]:
