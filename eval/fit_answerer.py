@@ -29,9 +29,8 @@ import numpy as np
 
 from eval.qa import QAItem
 from eval.suite import SETS, load_suite, open_pipeline
-from rag.answer import FEATURES, PENALTIES, WEIGHTS_FILE, Weights, analyze
+from rag.answer import FEATURES, PENALTIES, WEIGHTS_FILE, Weights
 from rag.pipeline import ANSWER_DEPTH, Pipeline
-from rag.retrieval import retrieve
 from rag.settings import Settings
 
 DEV_SETS = ("sample", "uit-dev")
@@ -61,14 +60,9 @@ class Weighed:
 
 def weigh_set(pipeline: Pipeline, items: list[QAItem]) -> list[Weighed]:
     """Candidates of every question of a set, as the pipeline would weigh them (hybrid retrieval)."""
-    from rag.glossary import expand
-
     out = []
     for item in items:
-        vector = pipeline.encoder.encode_queries([item.question])[0]
-        search = expand(item.question) if pipeline.index.fallback_model else item.question
-        q = analyze(search, pipeline.index, folded=True if search != item.question else None)
-        retrieved = retrieve(pipeline.index, q.text, vector, ANSWER_DEPTH, "hybrid")
+        q, retrieved = pipeline.search(item.question, ANSWER_DEPTH, "hybrid")
         scored = pipeline.answerer.weigh(q, retrieved)
         rows = [[c.features[f] for f in FEATURES] for c in scored]
         matrix = np.array(rows, dtype=np.float64).reshape(-1, len(FEATURES))

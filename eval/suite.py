@@ -115,11 +115,9 @@ def load_suite(settings: Settings) -> list[tuple[str, list[QAItem], Settings, bo
     return out
 
 
-def as_json(run: SetRun, results: bool = True) -> dict[str, Any]:
+def as_json(run: SetRun) -> dict[str, Any]:
     """The JSON of eval-format.md for one set."""
-    out: dict[str, Any] = {"summary": run.main.summary, "by_kind": run.main.by_kind}
-    if results:
-        out["results"] = run.main.results
+    out: dict[str, Any] = {"summary": run.main.summary, "by_kind": run.main.by_kind, "results": run.main.results}
     if run.compare:
         out["compare"] = {mode: r.summary for mode, r in run.compare.items()}
     return out

@@ -191,9 +191,12 @@ class Candidate:
     score: float
 
 
-def sentences(document: Document) -> list[Span]:
-    """Sentences of a document's content regions, in order; hard-wrapped lines read as one paragraph."""
-    flow = unwrap(document.text)
+def sentences(document: Document, flow: str | None = None) -> list[Span]:
+    """Sentences of a document's content regions, in order; hard-wrapped lines read as one paragraph.
+
+    `flow` is `unwrap(document.text)` when the caller has it already.
+    """
+    flow = unwrap(document.text) if flow is None else flow
     out: list[Span] = []
     for region_start, region_end in document.content:
         for para in re.finditer(r"[^\n]+", flow[region_start:region_end]):
@@ -385,8 +388,9 @@ class Answerer:
                 self._sentences.clear()  # a long-running server over a large archive stays bounded
                 self._headings.clear()
             document = self.index.documents[doc]
-            spans = sentences(document)
-            found = self._sentences[doc] = (spans, [s.start for s in spans], unwrap(document.text))
+            flow = unwrap(document.text)
+            spans = sentences(document, flow)
+            found = self._sentences[doc] = (spans, [s.start for s in spans], flow)
         return found
 
     def _position(self, span: Span) -> int:

@@ -132,7 +132,8 @@ def parse(doc: str, text: str) -> Document:
     file is content whole. Hard-wrapped lines are judged as the paragraphs they form.
     """
     text = nfc(text)
-    found = list(lines(unwrap(text)))
+    flow = unwrap(text)
+    found = list(lines(flow))
     furniture = 0
     if looks_like_web_page(found):
         counts = Counter(line.text for line in found)
@@ -158,7 +159,7 @@ def parse(doc: str, text: str) -> Document:
 
     first = next((i for i, kept in enumerate(keep) if kept), len(found))
     header = [line.text for line in found[: first if furniture else HEADER_LINES]]
-    lead = unwrap(text)[content[0][0] : content[0][1]] if content else ""
+    lead = flow[content[0][0] : content[0][1]] if content else ""
     agency = _AGENCY.match(lead) if furniture else None
     return Document(
         doc=doc,

@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.answer import Answerer, analyze
+from rag.answer import Answerer, Question, analyze
 from rag.errors import BadQuestion, HoidapError, ModelError
 from rag.glossary import expand
 from rag.index import FILES, MANIFEST, Index, Log, load_index
 from rag.records import Answer
-from rag.retrieval import retrieve
+from rag.retrieval import Retrieved, retrieve
 from rag.settings import MAX_QUESTION_CHARS, RETRIEVAL_MODES, Settings
 from rag.text import nfc
 
@@ -115,13 +115,7 @@ class Pipeline:
         if mode not in RETRIEVAL_MODES:
             raise BadQuestion(f"unknown retrieval mode {mode!r}; use one of {', '.join(RETRIEVAL_MODES)}")
         t0 = time.perf_counter()
-        vector = self.encoder.encode_queries([text])[0] if mode != "lexical" else None
-        # The question is parsed once; retrieval and the answerer read the same record. An English
-        # question is searched and judged by the Vietnamese terms it names (a fallback for a model
-        # that does not read both languages).
-        search = expand(text) if self.index.fallback_model else text
-        parsed = analyze(search, self.index, folded=True if search != text else None)
-        retrieved = retrieve(self.index, parsed.text, vector, max(k, ANSWER_DEPTH), mode)
+        parsed, retrieved = self.search(text, max(k, ANSWER_DEPTH), mode)
         t1 = time.perf_counter()
         said, refused, citations, passages, why = self.answerer.answer(parsed, retrieved)
         t2 = time.perf_counter()
@@ -139,6 +133,17 @@ class Pipeline:
             },
             explain=why if explain else None,
         )
+
+    def search(self, text: str, depth: int, mode: str) -> tuple[Question, Retrieved]:
+        """The question parsed once, and the passages retrieved for it; the answerer reads both.
+
+        An English question is searched and judged by the Vietnamese terms it names (a fallback
+        for a model that does not read both languages).
+        """
+        vector = self.encoder.encode_queries([text])[0] if mode != "lexical" else None
+        search = expand(text) if self.index.fallback_model else text
+        parsed = analyze(search, self.index, folded=True if search != text else None)
+        return parsed, retrieve(self.index, parsed.text, vector, depth, mode)
 
     def health(self) -> dict[str, Any]:
         """The /api/health object."""

@@ -12,10 +12,11 @@ newline becomes a space), so every offset into it is an offset into the stored t
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import pairwise
+
+from rag.text import fold
 
 NUMBER_WORDS = {
     "một": 1, "hai": 2, "ba": 3, "bốn": 4, "tư": 4, "năm": 5, "sáu": 6, "bảy": 7, "tám": 8,
@@ -51,8 +52,7 @@ _TERMINAL = re.compile(r"[.!?…;:][”\"’')»\]]*$")
 DAY = re.compile(r"\d{1,2}/\d{1,2}(?:/\d{2,4})?")
 YEAR = re.compile(r"(?:19|20)\d\d")
 DATE = re.compile(
-    r"\b\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?\b|\bngày\s+\d{1,2}\b|\btháng\s+\d{1,2}\b|\bnăm\s+(?:19|20)\d\d\b"
-    r"|\b(?:19|20)\d\d\b",
+    r"\b\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?\b|\bngày\s+\d{1,2}\b|\btháng\s+\d{1,2}\b|\b(?:19|20)\d\d\b",
     re.IGNORECASE,
 )
 _TIMESTAMP = re.compile(r"^\(?\s*(?:\d{1,2}:\d{2}\s*)?\d{1,2}/\d{1,2}/\d{4}(?:\s*\|?\s*\d{1,2}:\d{2})?\s*\)?$")
@@ -66,12 +66,6 @@ DURATION = re.compile(
 NUMBER_MARKERS = ("dieu", "khoan", "diem", "chuong", "muc", "phan", "so", "thu", "khoa", "buoc")
 _NUMBER_NAME = r"(?:\d+|[ivxlc]+|[a-z](?=\)))(?![\w\-/]|[.,]\d)"
 _NUMBERED = re.compile(rf"(?<!\w)({'|'.join(NUMBER_MARKERS)})\s+({_NUMBER_NAME}(?:\s*(?:,|va)\s*{_NUMBER_NAME})*)")
-
-
-def fold(text: str) -> str:
-    """Lower case without marks, đ written d."""
-    decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
-    return re.sub(r"[\u0300-\u036f]", "", decomposed)
 
 
 def numbered(text: str) -> set[tuple[str, str]]:
