@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,16 @@ class QAItem:
     key_facts: tuple[str, ...]
     kind: str
     spans: tuple[tuple[int, int], ...]  # where each evidence string lies in the source text
+
+
+def locate(text: str, evidence: str) -> tuple[int, int] | None:
+    """Where `evidence` lies in `text`: verbatim, or with its spaces as line breaks (a hard-wrapped
+    copy of the source, where one sentence runs over several lines)."""
+    at = text.find(evidence)
+    if at >= 0:
+        return at, at + len(evidence)
+    m = re.search(r"\s+".join(map(re.escape, evidence.split())), text)
+    return (m.start(), m.end()) if m else None
 
 
 def load_qa(path: Path, corpus_dir: Path) -> list[QAItem]:
@@ -71,10 +82,10 @@ def load_qa(path: Path, corpus_dir: Path) -> list[QAItem]:
                 except (OSError, ValueError) as exc:
                     raise QAError(f"{where}: source {source!r} cannot be read from {corpus_dir}: {exc}") from None
             for e in evidence:
-                at = texts[source].find(e)
-                if at < 0:
+                span = locate(texts[source], e)
+                if span is None:
                     raise QAError(f"{where}: evidence is not verbatim in {source}: {e[:60]!r}…")
-                spans.append((at, at + len(e)))
+                spans.append(span)
         items.append(
             QAItem(
                 line=number,

@@ -24,14 +24,19 @@ from rag.settings import RETRIEVAL_MODES, Settings
 from rag.text import nfc
 
 DATA = DEFAULT_QA.parent
-# (name, Q&A file, own corpus folder or None for the settings' corpus). uit-dev is for tuning;
-# uit-test, legal and notice are for reporting (legal and notice were written blind to the code).
+# (name, Q&A file, own corpus folder or None for the settings' corpus). The dev sets (sample,
+# uit-dev, legal-dev, notice-dev) are for tuning; uit-test, legal and notice are for reporting
+# (all four legal and notice sets were written blind to the code). sample-wrapped asks the sample
+# questions of hard-wrapped copies of the articles (eval/build_wrapped.py).
 SETS: tuple[tuple[str, Path, Path | None], ...] = (
     ("sample", DATA / "qa.jsonl", None),
+    ("sample-wrapped", DATA / "qa.jsonl", DATA / "sample-wrapped" / "corpus"),
     ("heldout", DATA / "heldout.jsonl", None),
     ("uit-dev", DATA / "uit-dev" / "qa.jsonl", DATA / "uit-dev" / "corpus"),
     ("uit-test", DATA / "uit-test" / "qa.jsonl", DATA / "uit-test" / "corpus"),
+    ("legal-dev", DATA / "legal-dev" / "qa.jsonl", DATA / "legal-dev" / "corpus"),
     ("legal", DATA / "legal" / "qa.jsonl", DATA / "legal" / "corpus"),
+    ("notice-dev", DATA / "notice-dev" / "qa.jsonl", DATA / "notice-dev" / "corpus"),
     ("notice", DATA / "notice" / "qa.jsonl", DATA / "notice" / "corpus"),
 )
 

@@ -40,6 +40,7 @@ from rag.structure import (
     NUMBER_MARKERS,
     NUMBER_WORDS,
     YEAR,
+    item_names,
     numbered,
     one_line,
     sentence_bounds,
@@ -63,8 +64,8 @@ CACHED_DOCUMENTS = 1024  # documents whose sentence splits and title terms are k
 CACHED_SPANS = 200_000  # sentences (and parts of them) whose terms are kept
 EXPLAIN_RUNNERS_UP = 4
 
-FEATURES = ("coverage", "dense", "rank", "fits", "misses", "counted", "clash", "unseen")
-PENALTIES = frozenset({"misses", "clash", "unseen"})
+FEATURES = ("coverage", "dense", "rank", "fits", "misses", "counted", "clash", "unnamed", "unseen")
+PENALTIES = frozenset({"misses", "clash", "unnamed", "unseen"})
 # What each feature is, for `explain` and the fitting script's report.
 FEATURE_NOTES = {
     "coverage": "share of the question's IDF weight in the sentence (its context at half weight)",
@@ -75,6 +76,8 @@ FEATURE_NOTES = {
     "misses": "lacks what the kind of question asks for",
     "counted": "counts what a 'bao nhiêu X' question counts (a number before X, its initials, or a unit)",
     "clash": "names another number of a numbered name the question names (Điều 60 for Điều 6)",
+    "unnamed": "share of the numbered names the question asks for (Điều 6, khoản 2, khóa XI) that neither "
+    "the sentence, its heading, the sentences before it nor the document's title carries",
     "unseen": "share of the question's weight on words no document uses",
 }
 
@@ -90,9 +93,11 @@ class Weights:
     misses: float = 0.3
     counted: float = 0.15
     clash: float = 1.0
+    unnamed: float = 0.0
     unseen: float = 1.0
     threshold: float = 0.45
     list_margin: float = 0.25  # how far below the best a list-announcing runner-up may score
+    second_margin: float = 0.0  # how far below the best a runner-up may score and still be said with it
 
     def score(self, features: dict[str, float]) -> float:
         """The weighted sum: rewards add, penalties (misses, clash, unseen) subtract."""
@@ -168,6 +173,9 @@ class Question:
     wants_time: bool = False  # a "when" question that asks for a time, not a condition
     wants_day: bool = False  # … a day, where a year will not do
     names: frozenset[tuple[str, str]] = frozenset()  # numbered names: {("dieu", "6")}
+    # term -> the numbered names it is part of ("điêu2_6" -> {("dieu", "6")}): a sentence that carries
+    # the name (clause 2 under article 6 is "khoản 2 Điều 6") holds these terms without writing them
+    name_terms: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
     # word -> the question's word pairs that hold it ("tông3" -> {"tông3_công5"}), for context matching
     pairs: dict[str, frozenset[str]] = field(default_factory=dict)
 
@@ -259,6 +267,17 @@ def analyze(question: str, index: Index, folded: bool | None = None) -> Question
     total = sum(weights.values()) or 1.0
     missing = set(unseen) | {w for parts in unseen_names for w in parts}
     unseen_share = min(1.0, sum(w for t, w in weights.items() if t in missing) / total + 0.25 * len(unseen_names))
+    names = frozenset(numbered(text))
+    word_names: dict[str, set[tuple[str, str]]] = {}
+    for marker, value in names:
+        for word in (to_key(NUMBER_MARKERS[marker]), to_key(value)):
+            word_names.setdefault(word, set()).add((marker, value))
+    # A pair that joins a name to the word after it ("6_quy" of "Điều 6 quy định") goes with the name.
+    name_terms = {
+        term: frozenset().union(*(word_names.get(w, ()) for w in term.split("_")))
+        for term in weights
+        if any(w in word_names for w in term.split("_"))
+    }
     pairs: dict[str, set[str]] = {}
     for term in weights:
         for word in term.split("_") if "_" in term else ():
@@ -276,7 +295,8 @@ def analyze(question: str, index: Index, folded: bool | None = None) -> Question
         percent=percent,
         wants_time=kind == "when" and bool(_TIME_ASKED.search(lower)),
         wants_day=bool(_DAY_ASKED.search(lower)),
-        names=frozenset(numbered(text)),
+        names=names,
+        name_terms=name_terms,
         pairs={word: frozenset(found) for word, found in pairs.items()},
     )
 
@@ -418,6 +438,9 @@ class Answerer:
         found = self.terms_of(span, q.folded)
         if q.percent and "%" in self.text(span):
             found = found | q.percent
+        if q.name_terms:
+            carried = self.names_of(span)
+            found = found | {t for t, names in q.name_terms.items() if not names.isdisjoint(carried)}
         context = self.context_terms(span, q.folded)
         got = sum(
             w if t in found else CONTEXT_WEIGHT * w
@@ -475,11 +498,14 @@ class Answerer:
         """The named features of one candidate sentence (see FEATURES and FEATURE_NOTES)."""
         said = self.text(span)
         fit = fits(q, said)
-        heading = self.section(span)
-        names = numbered(said + ("\n" + self.text(heading) if heading else ""))
+        names = self.names_of(span)
         clash = any(
             (others := {v for m, v in names if m == marker}) and value not in others for marker, value in q.names
         )
+        unnamed = 0.0
+        if q.names:
+            around = names | self.names_around(span)
+            unnamed = sum(name not in around for name in q.names) / len(q.names)
         return {
             "coverage": round(self.coverage(q, span), 4),
             "dense": round(dense, 4),
@@ -488,8 +514,22 @@ class Answerer:
             "misses": float(fit is False),
             "counted": float(bool(q.counted and q.counted != "%" and self.counts(q, said))),
             "clash": float(clash),
+            "unnamed": round(unnamed, 4),
             "unseen": q.unseen_share,
         }
+
+    def names_of(self, span: Span) -> set[tuple[str, str]]:
+        """Numbered names a sentence carries: its own, its heading's, and its place as a clause or point
+        of an article ("2. …" under "Điều 6. …" is khoản 2)."""
+        said = self.text(span)
+        heading = self.section(span)
+        head = self.text(heading) if heading else None
+        return numbered(said + ("\n" + head if head else "")) | item_names(said, head)
+
+    def names_around(self, span: Span) -> set[tuple[str, str]]:
+        """Numbered names of a sentence's surroundings: its document's title and the sentences just before it."""
+        document = self.index.documents[span.doc]
+        return numbered("\n".join([document.title, *(self.text(s) for s in self.context(span))]))
 
     def local_score(self, q: Question, span: Span) -> float:
         """Coverage and type fit of a part of a sentence (which clause of a long sentence to say)."""
@@ -582,9 +622,10 @@ class Answerer:
             # A sentence that announces a list ("… xác định rõ 4 mục tiêu năm 2021.") is said with it.
             items = self.list_items(best, None)[1]
         if not items and len(said) == 1:
-            # A second sentence when it clears the threshold and covers question terms the first one lacks.
+            # A second sentence when it clears the threshold and either covers question terms the first
+            # one lacks or scores nearly as well (the reader then sees both candidates, each cited).
             for c in scored[1:4]:
-                if c.score >= w.threshold and self._adds(q, said, c.span):
+                if c.score >= w.threshold and (c.score >= top.score - w.second_margin or self._adds(q, said, c.span)):
                     said.append(c.span)
                     break
             said.sort(key=lambda s: (s.doc, s.start))
@@ -725,7 +766,7 @@ class Answerer:
         """
         said = self.text(span)
         if len(said) <= MAX_SAY:
-            return said, span
+            return one_line(said), span
         cuts = [0] + [m.end() for m in re.finditer(r"[,;:]\s", said)] + [len(said)]
         best: tuple[float, int, int] | None = None
         if keep_start:

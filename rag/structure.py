@@ -63,7 +63,19 @@ DURATION = re.compile(
 
 # "Điều 6", "khoản 2", "số 1", "khóa XV", "lần thứ XVII", "Chương II": a number that names one of several.
 # A list after one marker names each ("khóa XI, XII", "Điều 6 và 7"). Matched on unaccented lower-case text.
-NUMBER_MARKERS = ("dieu", "khoan", "diem", "chuong", "muc", "phan", "so", "thu", "khoa", "buoc")
+# Words that name a thing by the number after them, unaccented, with their written form.
+NUMBER_MARKERS = {
+    "dieu": "điều",
+    "khoan": "khoản",
+    "diem": "điểm",
+    "chuong": "chương",
+    "muc": "mục",
+    "phan": "phần",
+    "so": "số",
+    "thu": "thứ",
+    "khoa": "khóa",
+    "buoc": "bước",
+}
 _NUMBER_NAME = r"(?:\d+|[ivxlc]+|[a-z](?=\)))(?![\w\-/]|[.,]\d)"
 _NUMBERED = re.compile(rf"(?<!\w)({'|'.join(NUMBER_MARKERS)})\s+({_NUMBER_NAME}(?:\s*(?:,|va)\s*{_NUMBER_NAME})*)")
 
@@ -73,6 +85,21 @@ def numbered(text: str) -> set[tuple[str, str]]:
     return {
         (m.group(1), value) for m in _NUMBERED.finditer(fold(text)) for value in re.split(r"\s*(?:,|va)\s*", m.group(2))
     }
+
+
+def item_names(sentence: str, heading: str | None) -> set[tuple[str, str]]:
+    """Names an item takes from its place in a statute: "3. …" under "Điều 5. …" is khoản 3,
+    "a) …" there is điểm a. Outside an article ("Điều") a numbered item names nothing."""
+    if not heading or not _ARTICLE.match(fold(heading.lstrip())):
+        return set()
+    m = _CLAUSE.match(sentence)
+    if not m:
+        return set()
+    return {("khoan", m.group(1))} if m.group(1) else {("diem", fold(m.group(2)))}
+
+
+_ARTICLE = re.compile(r"dieu\s+\d", re.IGNORECASE)
+_CLAUSE = re.compile(r"^\s*(?:(\d{1,2})\.|([a-zđ])\))\s", re.IGNORECASE)
 
 
 # ---------------------------------------------------------------- lines and hard wraps

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, run_cli
 
-from eval.qa import DEFAULT_QA, QAError, load_qa
+from eval import build_wrapped
+from eval.qa import DEFAULT_QA, QAError, load_qa, locate
 from eval.runner import METRICS
 from eval.suite import SETS, run_set
 from rag.settings import Settings
@@ -69,6 +70,21 @@ def test_every_set_clears_its_floors(name: str, index_dir: Path, tmp_path_factor
         assert summary[metric] >= floor, (name, metric, summary[metric])
     for metric, ceiling in CEILINGS[name].items():
         assert summary[metric] <= ceiling, (name, metric, summary[metric])
+
+
+def test_wrapped_copies_are_rebuilt_exactly_and_keep_the_evidence(tmp_path: Path) -> None:
+    assert build_wrapped.main(["--corpus", str(CORPUS), "--out", str(tmp_path)]) == 0
+    committed = build_wrapped.OUT
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in committed.iterdir())
+    for path in tmp_path.iterdir():
+        assert path.read_bytes() == (committed / path.name).read_bytes()
+        assert max(len(line) for line in path.read_text("utf-8").splitlines()) <= build_wrapped.WIDTH + 30
+    # An evidence sentence now runs over line breaks and is still found, and only there.
+    text = (committed / sorted(p.name for p in committed.iterdir())[0]).read_text("utf-8")
+    assert locate(text, "câu này không có trong bài") is None
+    sentence = " ".join(text[300:700].split())
+    found = locate(text, sentence)
+    assert found and "\n" in text[found[0] : found[1]] and " ".join(text[found[0] : found[1]].split()) == sentence
 
 
 def test_every_set_is_valid() -> None:

@@ -70,6 +70,22 @@ def test_an_article_number_must_match(genres: Pipeline) -> None:
     assert "06 học kỳ" not in later["answer"]  # article 6 never answers for article 60
 
 
+def test_a_clause_is_found_by_its_number_under_its_article(genres: Pipeline) -> None:
+    data = ask(genres, "Khoản 2 Điều 6 quy định gì?", explain=True)
+    why = data["explain"]
+    assert "tạm dừng học tối đa 02 học kỳ" in why["chosen"]["sentence"]
+    assert why["chosen"]["features"]["unnamed"] == 0.0
+    assert "06 học kỳ" not in data["answer"]  # khoản 1 of the same article
+
+
+def test_unnamed_fires_only_for_a_name_the_question_asks_for(genres: Pipeline) -> None:
+    why = ask(genres, "Điều 16 quy định gì?", explain=True)["explain"]
+    assert "Học phí" in why["chosen"]["sentence"] and why["chosen"]["features"]["unnamed"] == 0.0
+    assert any(r["features"]["unnamed"] == 1.0 for r in why["runners_up"])  # sentences of other articles
+    plain = ask(genres, "Giá gửi xe máy là bao nhiêu?", explain=True)["explain"]
+    assert all(r["features"]["unnamed"] == 0.0 for r in [plain["chosen"], *plain["runners_up"]])
+
+
 def test_a_clause_that_announces_points_is_said_with_them(genres: Pipeline) -> None:
     data = ask(genres, "Khi nào sinh viên bị buộc thôi học?")
     assert "cảnh báo kết quả học tập 02 lần liên tiếp" in data["answer"]

@@ -12,6 +12,7 @@ from rag.structure import (
     ITEM,
     is_structured,
     is_timestamp,
+    item_names,
     numbered,
     one_line,
     sentence_bounds,
@@ -85,6 +86,15 @@ def test_numbered_names_of_every_genre() -> None:
     }
     assert numbered("Nghị quyết Trung ương 4 (khóa XI, XII)") == {("khoa", "xi"), ("khoa", "xii")}
     assert numbered("Thu ngân sách đạt 11.085,046 tỷ đồng") == set()
+
+
+def test_items_of_an_article_are_its_clauses_and_points() -> None:
+    assert item_names("3. Sinh viên muốn trở lại học phải gửi đơn.", "Điều 5. Nghỉ học tạm thời") == {("khoan", "3")}
+    assert item_names("b) Vượt quá thời gian học tập tối đa;", "ĐIỀU 12. BUỘC THÔI HỌC") == {("diem", "b")}
+    # A numbered list in a report or a notice is not a statute's clause.
+    assert item_names("3. Tập trung phát triển kinh tế.", "II. NHIỆM VỤ NĂM 2021") == set()
+    assert item_names("3. Nộp lệ phí tại quầy số 2.", None) == set()
+    assert item_names("Sinh viên được nghỉ học tạm thời.", "Điều 5. Nghỉ học tạm thời") == set()
 
 
 def test_durations() -> None:
