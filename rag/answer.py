@@ -6,8 +6,9 @@ question it covers, in canonical or unaccented keys, its own words or those of
 its context; the dense similarity of its passage; the passage's rank; whether it
 holds what the kind of question asks for: an amount, a duration, a time, a
 person; whether a numbered name clashes: "Điều 6" is not "Điều 60"; how much of
-the question no document uses). The best candidate answers when its score
-clears a threshold; else the answerer refuses. The weights and the threshold
+the question no document uses). The best-scoring candidate answers when its
+support (the score without the features that only order sentences: passage
+rank, answer type, counted noun) clears a threshold; else the answerer refuses. The weights and the threshold
 are fitted on the dev sets by `eval/fit_answerer.py` and live in
 `rag/answer_weights.json`, beside the scores they gave.
 
@@ -66,6 +67,9 @@ EXPLAIN_RUNNERS_UP = 4
 
 FEATURES = ("coverage", "dense", "rank", "fits", "misses", "counted", "clash", "unnamed", "unseen")
 PENALTIES = frozenset({"misses", "clash", "unnamed", "unseen"})
+# Features that choose among sentences but do not show that the documents answer: in a fee table every
+# line holds an amount, so a "bao nhiêu" question is not more answerable for it. Support leaves them out.
+ORDERING_ONLY = frozenset({"rank", "fits", "counted"})
 # What each feature is, for `explain` and the fitting script's report.
 FEATURE_NOTES = {
     "coverage": "share of the question's IDF weight in the sentence (its context at half weight)",
@@ -100,10 +104,14 @@ class Weights:
     second_margin: float = 0.0  # how far below the best a runner-up may score and still be said with it
 
     def score(self, features: dict[str, float]) -> float:
-        """The weighted sum: rewards add, penalties (misses, clash, unseen) subtract."""
+        """The weighted sum: rewards add, penalties (misses, clash, unnamed, unseen) subtract."""
         return sum(
             (-1.0 if name in PENALTIES else 1.0) * getattr(self, name) * features[name] for name in FEATURES
         )
+
+    def support(self, features: dict[str, float]) -> float:
+        """The score without the ORDERING_ONLY features: what the threshold is held against."""
+        return self.score({name: 0.0 if name in ORDERING_ONLY else v for name, v in features.items()})
 
 
 @cache
@@ -196,7 +204,8 @@ class Candidate:
     span: Span
     rank: int
     features: dict[str, float]
-    score: float
+    score: float  # orders the candidates
+    support: float  # whether the best one answers (held against the threshold)
 
 
 def sentences(document: Document, flow: str | None = None) -> list[Span]:
@@ -555,7 +564,8 @@ class Answerer:
         top_dense = max((dense for _, _, dense in found), default=0.0)
         for span, rank, dense in found:
             features = self.features(q, span, rank, dense - top_dense)
-            out.append(Candidate(span, rank, features, round(self.weights.score(features), 4)))
+            w = self.weights
+            out.append(Candidate(span, rank, features, round(w.score(features), 4), round(w.support(features), 4)))
         out.sort(key=lambda c: -c.score)
         return out
 
@@ -589,11 +599,11 @@ class Answerer:
         w = self.weights
         scored = self.weigh(q, retrieved)
         top = scored[0] if scored else None
-        if top is None or top.score < w.threshold:
+        if top is None or top.support < w.threshold:
             why = (
                 "no sentence of the retrieved passages"
                 if top is None
-                else f"the best sentence scores {top.score:.3f}, under the threshold {w.threshold:.3f}"
+                else f"the best sentence's support is {top.support:.3f}, under the threshold {w.threshold:.3f}"
             )
             explain = self.explain(q, scored, None, f"refused: {why}")
             return REFUSAL, True, (), self.rerank(retrieved, scored, None), explain
@@ -607,7 +617,7 @@ class Answerer:
             if not items and q.kind == "list":
                 # A list question is answered by a list: a close runner-up that announces one wins.
                 for c in scored[1:LIST_RUNNERS_UP]:
-                    if c.score >= max(w.threshold, top.score - w.list_margin):
+                    if c.support >= w.threshold and c.score >= top.score - w.list_margin:
                         found, listed = self.list_items(c.span, q.count)
                         if listed:
                             best, said, items = c.span, [found], listed
@@ -625,14 +635,15 @@ class Answerer:
             # A second sentence when it clears the threshold and either covers question terms the first
             # one lacks or scores nearly as well (the reader then sees both candidates, each cited).
             for c in scored[1:4]:
-                if c.score >= w.threshold and (c.score >= top.score - w.second_margin or self._adds(q, said, c.span)):
+                if c.support >= w.threshold and (
+                    c.score >= top.score - w.second_margin or self._adds(q, said, c.span)
+                ):
                     said.append(c.span)
                     break
             said.sort(key=lambda s: (s.doc, s.start))
         chosen = next(c for c in scored if c.span == best)
-        explain = self.explain(
-            q, scored, chosen, f"answered: the best sentence scores {chosen.score:.3f}, threshold {w.threshold:.3f}"
-        )
+        verdict = f"answered: the best sentence's support is {chosen.support:.3f}, threshold {w.threshold:.3f}"
+        explain = self.explain(q, scored, chosen, verdict)
         return (*self.render(q, said, items), self.rerank(retrieved, scored, best), explain)
 
     def explain(self, q: Question, scored: list[Candidate], chosen: Candidate | None, verdict: str) -> dict[str, Any]:
@@ -645,6 +656,7 @@ class Answerer:
                 "end": c.span.end,
                 "sentence": one_line(self.text(c.span)),
                 "score": c.score,
+                "support": c.support,
                 "features": c.features,
             }
 
