@@ -31,8 +31,9 @@ import numpy as np
 
 from eval.qa import QAItem
 from eval.suite import SETS, load_suite, open_pipeline
-from rag.answer import FEATURES, ORDERING_ONLY, PENALTIES, WEIGHTS_FILE, Weights
+from rag.answer import FEATURES, ORDERING_ONLY, PENALTIES, WEIGHTS_FILE, Question, Weights
 from rag.pipeline import ANSWER_DEPTH, Pipeline
+from rag.retrieval import Retrieved
 from rag.settings import Settings
 
 DEV_SETS = ("sample", "uit-dev", "legal-dev", "notice-dev")
@@ -66,23 +67,22 @@ class Weighed:
     right: np.ndarray  # (candidates,) bool
 
 
-def weigh_set(pipeline: Pipeline, items: list[QAItem]) -> list[Weighed]:
-    """Candidates of every question of a set, as the pipeline would weigh them (hybrid retrieval)."""
+Searched = list[tuple[QAItem, Question, Retrieved]]
+
+
+def search_set(pipeline: Pipeline, items: list[QAItem]) -> Searched:
+    """Every question of a set parsed and retrieved once, as the ask path does (hybrid retrieval)."""
+    return [(item, *pipeline.search(item.question, ANSWER_DEPTH, "hybrid")) for item in items]
+
+
+def weigh_set(pipeline: Pipeline, searched: Searched) -> list[Weighed]:
+    """Candidates of every question of a set, as the pipeline would weigh them."""
     out = []
-    for item in items:
-        q, retrieved = pipeline.search(item.question, ANSWER_DEPTH, "hybrid")
+    for item, q, retrieved in searched:
         scored = pipeline.answerer.weigh(q, retrieved)
         rows = [[c.features[f] for f in FEATURES] for c in scored]
         matrix = np.array(rows, dtype=np.float64).reshape(-1, len(FEATURES))
-        right = np.array(
-            [
-                item.answerable
-                and c.span.doc == item.source
-                and any(c.span.start < b and c.span.end > a for a, b in item.spans)
-                for c in scored
-            ],
-            dtype=bool,
-        )
+        right = np.array([item.cites(c.span.doc, c.span.start, c.span.end) for c in scored], dtype=bool)
         out.append(Weighed(item.id, item.answerable, matrix, right))
     return out
 
@@ -169,23 +169,20 @@ def fit(sets: dict[str, list[Weighed]], start: Weights, log: bool = True) -> tup
     return to_weights(vector, threshold, start), value
 
 
-def said_right(pipeline: Pipeline, items: list[QAItem]) -> tuple[float, float]:
+def said_right(pipeline: Pipeline, searched: Searched) -> tuple[float, float]:
     """Share of answerable questions whose answer cites an evidence span, and the median answer length."""
     right, lengths = 0, []
-    for item in items:
-        q, retrieved = pipeline.search(item.question, ANSWER_DEPTH, "hybrid")
+    for item, q, retrieved in searched:
         text, refused, citations, _, _ = pipeline.answerer.answer(q, retrieved)
         if refused:
             continue
         lengths.append(len(text))
-        right += item.answerable and any(
-            c.doc == item.source and any(c.start < b and c.end > a for a, b in item.spans) for c in citations
-        )
-    answerable = max(sum(item.answerable for item in items), 1)
+        right += any(item.cites(c.doc, c.start, c.end) for c in citations)
+    answerable = max(sum(item.answerable for item, _, _ in searched), 1)
     return round(right / answerable, 4), float(np.median(lengths)) if lengths else 0.0
 
 
-def fit_second_margin(pipelines: dict[str, tuple[Pipeline, list[QAItem]]], fitted: Weights) -> tuple[float, dict]:
+def fit_second_margin(pipelines: dict[str, tuple[Pipeline, Searched]], fitted: Weights) -> tuple[float, dict]:
     """The margin with the most answers citing their evidence (mean over the dev sets) whose median
     answer stays within MEDIAN_CHARS on every dev set; ties go to the smaller margin."""
     table: dict[str, dict[str, tuple[float, float]]] = {}
@@ -193,9 +190,9 @@ def fit_second_margin(pipelines: dict[str, tuple[Pipeline, list[QAItem]]], fitte
     for margin in SECOND_MARGINS:
         weights = replace(fitted, second_margin=margin)
         row = {}
-        for name, (pipeline, items) in pipelines.items():
+        for name, (pipeline, searched) in pipelines.items():
             pipeline.answerer.weights = weights
-            row[name] = said_right(pipeline, items)
+            row[name] = said_right(pipeline, searched)
         table[str(margin)] = row
         value = float(np.mean([r for r, _ in row.values()]))
         print(f"second margin {margin}: {row}", file=sys.stderr)
@@ -217,9 +214,9 @@ def main(argv: list[str] | None = None) -> int:
         items, own, own_index = suite[name]
         print(f"weighing {name} ({len(items)} questions)", file=sys.stderr)
         pipeline = open_pipeline(own, own_index)
-        pipeline.answerer.weights = Weights()
-        pipelines[name] = (pipeline, items)
-        sets[name] = weigh_set(pipeline, items)
+        searched = search_set(pipeline, items)
+        pipelines[name] = (pipeline, searched)
+        sets[name] = weigh_set(pipeline, searched)
 
     start = Weights()
     start_vector = to_vector(start)

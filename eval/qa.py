@@ -33,6 +33,10 @@ class QAItem:
     kind: str
     spans: tuple[tuple[int, int], ...]  # where each evidence string lies in the source text
 
+    def cites(self, doc: str, start: int, end: int) -> bool:
+        """Whether a stretch of a document overlaps this question's evidence."""
+        return doc == self.source and any(start < b and end > a for a, b in self.spans)
+
 
 def locate(text: str, evidence: str) -> tuple[int, int] | None:
     """Where `evidence` lies in `text`: verbatim, or with its spaces as line breaks (a hard-wrapped

@@ -32,15 +32,11 @@ class Run:
     by_kind: dict[str, dict[str, float]]
 
 
-def _overlaps(doc: str, start: int, end: int, item: QAItem) -> bool:
-    return doc == item.source and any(start < b and end > a for a, b in item.spans)
-
-
 def score_one(item: QAItem, data: dict[str, Any], texts: dict[str, str], latency_ms: float) -> dict[str, Any]:
     """Per-question scores from an answer object (with up to DEPTH passages)."""
     passages = data["passages"]
     first = next(
-        (p["rank"] for p in passages if _overlaps(p["doc"], p["start"], p["end"], item)), None
+        (p["rank"] for p in passages if item.cites(p["doc"], p["start"], p["end"])), None
     )
     answer = canonical(data["answer"]) if not data["refused"] else ""
     facts = [canonical(f) in answer for f in item.key_facts]
@@ -55,7 +51,7 @@ def score_one(item: QAItem, data: dict[str, Any], texts: dict[str, str], latency
         "key_facts_found": sum(facts),
         "key_facts_total": len(facts),
         "citation_supported": any(
-            _overlaps(c["doc"], c["start"], c["end"], item) for c in data["citations"]
+            item.cites(c["doc"], c["start"], c["end"]) for c in data["citations"]
         ),
         "citations_exact": sum(
             texts.get(c["doc"], "")[c["start"] : c["end"]] == c["quote"] for c in data["citations"]

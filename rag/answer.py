@@ -439,8 +439,9 @@ class Answerer:
         i = bisect.bisect_right(found[0], span.start) - 1
         return found[1][i] if i >= 0 else None
 
-    def coverage(self, q: Question, span: Span) -> float:
-        """Share of the question's term weight found in the sentence."""
+    def coverage(self, q: Question, span: Span, carried: set[tuple[str, str]] | None = None) -> float:
+        """Share of the question's term weight found in the sentence (`carried`: its numbered names,
+        when the caller has them)."""
         total = sum(q.weights.values())
         if total <= 0:
             return 0.0
@@ -448,7 +449,7 @@ class Answerer:
         if q.percent and "%" in self.text(span):
             found = found | q.percent
         if q.name_terms:
-            carried = self.names_of(span)
+            carried = self.names_of(span) if carried is None else carried
             found = found | {t for t, names in q.name_terms.items() if not names.isdisjoint(carried)}
         context = self.context_terms(span, q.folded)
         got = sum(
@@ -507,7 +508,7 @@ class Answerer:
         """The named features of one candidate sentence (see FEATURES and FEATURE_NOTES)."""
         said = self.text(span)
         fit = fits(q, said)
-        names = self.names_of(span)
+        names = self.names_of(span) if q.names else set()
         clash = any(
             (others := {v for m, v in names if m == marker}) and value not in others for marker, value in q.names
         )
@@ -516,7 +517,7 @@ class Answerer:
             around = names | self.names_around(span)
             unnamed = sum(name not in around for name in q.names) / len(q.names)
         return {
-            "coverage": round(self.coverage(q, span), 4),
+            "coverage": round(self.coverage(q, span, names), 4),
             "dense": round(dense, 4),
             "rank": round(1.0 / rank, 4),
             "fits": float(fit is True),
