@@ -28,6 +28,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from rag.documents import page_of, section_path
 from rag.index import Index
 from rag.records import Chunk, Citation, Document, Passage
 from rag.retrieval import Retrieved
@@ -768,7 +769,8 @@ class Answerer:
             start=span.start,
             end=span.end,
             quote=document.text[span.start : span.end],
-            section=one_line(self.text(heading)) if (heading := self.section(span)) else None,
+            section=section_path(document, span.start),
+            page=page_of(document, span.start),
         )
 
     def excerpt(self, q: Question, span: Span, keep_start: bool) -> tuple[str, Span]:

@@ -8,14 +8,17 @@ repetition, broken encoding), never at these particular files' lines.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
 from rag.errors import CorpusError
+from rag.readers import SUFFIXES, TEXT_SUFFIXES, Extracted, read, text_headings
 from rag.records import Document
 from rag.structure import (
     HEADING,
@@ -25,15 +28,18 @@ from rag.structure import (
     is_terminated,
     is_timestamp,
     lines,
+    one_line,
     sentence_bounds,
     unwrap,
 )
 from rag.text import nfc
 
-SUFFIXES = (".txt", ".md")
+FORMATS_SAID = ".txt, .md, .docx, .pdf, .html, .doc, .odt, .rtf, .png, .jpg, .tif"
 # One document is read whole into memory, and again for every index build; a bigger file is
 # skipped with a warning (a long book is about 2 MB of text).
 MAX_FILE_BYTES = 20 * 1024 * 1024
+# A PDF or Word file holds images and fonts besides its text: a 500-page scanned report is about 150 MB.
+MAX_BINARY_BYTES = 200 * 1024 * 1024
 MIN_WORDS = 20  # a paragraph of article prose; captions, bylines and menus are shorter
 MIN_LIST_ITEM_WORDS = 4
 HEADER_LINES = 5  # a document that is content from its first line has its title and date within these
@@ -125,17 +131,21 @@ def looks_like_web_page(found: list[Line]) -> bool:
     return len(plain) >= 3 and not any(is_structured(line) for line in short)
 
 
-def parse(doc: str, text: str) -> Document:
-    """Build a Document from stored text: content regions and metadata.
+def parse(doc: str, text: str, extracted: Extracted | None = None, file_sha256: str = "") -> Document:
+    """Build a Document from stored text: content regions, structure and metadata.
 
-    A saved web page keeps only its article lines (see `is_article_line`); any other
-    file is content whole. Hard-wrapped lines are judged as the paragraphs they form.
+    A plain-text file (`extracted` None, or a .txt/.md reading) that is a saved web page
+    keeps only its article lines (see `is_article_line`); any other file is content whole.
+    Hard-wrapped lines are judged as the paragraphs they form. A reader's own title, date,
+    headings and pages (Word styles, a PDF's pages) are kept; else they are found in the text.
     """
     text = nfc(text)
-    flow = unwrap(text)
+    fmt = extracted.format if extracted else (Path(doc).suffix.lower().lstrip(".") or "txt")
+    plain = fmt in ("txt", "md")
+    flow = unwrap(text) if plain else text
     found = list(lines(flow))
     furniture = 0
-    if looks_like_web_page(found):
+    if plain and looks_like_web_page(found):
         counts = Counter(line.text for line in found)
         keep = [is_article_line(line.text) and counts[line.text] == 1 for line in found]
         furniture = keep.count(False)
@@ -161,28 +171,83 @@ def parse(doc: str, text: str) -> Document:
     header = [line.text for line in found[: first if furniture else HEADER_LINES]]
     lead = flow[content[0][0] : content[0][1]] if content else ""
     agency = _AGENCY.match(lead) if furniture else None
+    headings = extracted.headings if extracted and extracted.headings is not None else None
+    if headings is None:
+        headings = text_headings(flow, markdown=fmt == "md")
+    title = (extracted.title if extracted and extracted.title else None) or _find_title(
+        header, fallback=Path(doc).stem, min_words=3 if furniture else 1
+    )
     return Document(
         doc=doc,
         text=text,
-        title=_find_title(header, fallback=Path(doc).stem, min_words=3 if furniture else 1),
-        date=_find_date(header),
+        title=title,
+        date=(extracted.date if extracted else None) or _find_date(header),
         source=(agency.group(1) or agency.group(2)) if agency else None,
         content=content,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         furniture=furniture,
+        format=fmt,
+        pages=extracted.pages if extracted else (),
+        headings=tuple(  # the document's own title heads no section: every path would start with it
+            (h.start, h.end, h.level)
+            for h in headings
+            if any(a <= h.start < b for a, b in content) and one_line(text[h.start : h.end]) != title
+        ),
+        file_sha256=file_sha256,
     )
 
 
-def corpus_files(corpus_dir: Path) -> list[Path]:
-    """The .txt and .md files under `corpus_dir`, sorted; a missing folder is an error."""
+SECTION_SEPARATOR = " › "
+MAX_HEADING_CHARS = 100  # a heading longer than this is shown cut, with "…"
+
+
+def section_path(document: Document, offset: int) -> str | None:
+    """The headings that hold `offset`, outermost first ("Chương II › Điều 6. Thời gian học tập"), or None.
+
+    A heading holds the text after it up to the next heading of its level or a higher one.
+    """
+    path: list[tuple[int, int, int]] = []
+    for heading in document.headings:
+        if heading[0] > offset:
+            break
+        while path and path[-1][2] >= heading[2]:
+            path.pop()
+        path.append(heading)
+    if not path:
+        return None
+    shown = []
+    for start, end, _ in path:
+        words = one_line(document.text[start:end])
+        shown.append(words if len(words) <= MAX_HEADING_CHARS else words[: MAX_HEADING_CHARS - 1].rstrip() + "…")
+    return SECTION_SEPARATOR.join(shown)
+
+
+def page_of(document: Document, offset: int) -> int | None:
+    """The 1-based page on which `offset` lies, for a paged document; else None."""
+    return max(bisect.bisect_right(document.pages, offset), 1) if document.pages else None
+
+
+def corpus_files(corpus_dir: Path, warn: list[str] | None = None) -> list[Path]:
+    """The files under `corpus_dir` in a format hoidap reads, sorted; a missing folder is an error.
+
+    Any other file gets a line in `warn`, except hidden files and Office's lock files ("~$…").
+    """
     if not corpus_dir.is_dir():
         raise CorpusError(
             f"corpus folder {str(corpus_dir)!r} does not exist; "
-            "pass --corpus DIR or set HOIDAP_CORPUS_DIR to a folder of .txt/.md files"
+            f"pass --corpus DIR or set HOIDAP_CORPUS_DIR to a folder of documents ({FORMATS_SAID})"
         )
-    return sorted(
-        p for p in corpus_dir.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
-    )
+    found = []
+    for path in sorted(p for p in corpus_dir.rglob("*") if p.is_file()):
+        name = path.relative_to(corpus_dir).as_posix()
+        if any(part.startswith((".", "~$")) for part in Path(name).parts):
+            continue
+        if path.suffix.lower() in SUFFIXES:
+            found.append(path)
+        elif warn is not None:
+            what = path.suffix or "files without an extension"
+            warn.append(f"skipped {name}: hoidap does not read {what} ({FORMATS_SAID})")
+    return found
 
 
 def looks_vietnamese(text: str) -> bool:
@@ -235,7 +300,7 @@ def _decode_cp1258(data: bytes, bad_byte: int) -> str:
 
 
 def read_text(path: Path) -> str:
-    """Read a corpus file as text (see `decode`), or raise ValueError saying why not."""
+    """Read a text corpus file (see `decode`), or raise ValueError saying why not."""
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise ValueError(
@@ -245,21 +310,64 @@ def read_text(path: Path) -> str:
     return decode(path.read_bytes())
 
 
-def load_corpus(corpus_dir: Path, warn: list[str]) -> list[Document]:
-    """Read every document of the corpus; unreadable files are skipped with a line in `warn`."""
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_document(
+    path: Path, name: str, known: Mapping[str, Document] | None = None
+) -> tuple[Document, tuple[str, ...]]:
+    """One corpus file as a Document, and the reader's notes; ValueError says why it cannot be read.
+
+    `known`: documents of the previous index by file name; one whose file bytes are unchanged
+    is taken as it is (a scanned PDF is not read by OCR again).
+    """
+    size = path.stat().st_size
+    if path.suffix.lower() not in TEXT_SUFFIXES and size > MAX_BINARY_BYTES:
+        raise ValueError(
+            f"is {size / 2**20:.0f} MB, over the {MAX_BINARY_BYTES // 2**20} MB limit for one document; "
+            "split it into smaller files"
+        )
+    digest = ""
+    if path.suffix.lower() not in TEXT_SUFFIXES:
+        digest = file_hash(path)
+        old = known.get(name) if known else None
+        if old is not None and old.file_sha256 == digest:
+            return old, ()
+    extracted = read(path)
+    if extracted.format in ("txt", "md"):
+        return parse(name, read_text(path), extracted), extracted.notes
+    if len(extracted.text) > MAX_FILE_BYTES:
+        raise ValueError(
+            f"holds {len(extracted.text) / 2**20:.0f} M characters of text, over the "
+            f"{MAX_FILE_BYTES // 2**20} M limit for one document; split it into smaller files"
+        )
+    return parse(name, extracted.text, extracted, file_sha256=digest), extracted.notes
+
+
+def load_corpus(corpus_dir: Path, warn: list[str], known: Mapping[str, Document] | None = None) -> list[Document]:
+    """Read every document of the corpus; unreadable files are skipped with a line in `warn`.
+
+    `known`: the previous index's documents, reused when their file is unchanged (see `read_document`).
+    """
     docs = []
-    for path in corpus_files(corpus_dir):
+    for path in corpus_files(corpus_dir, warn):
         name = path.relative_to(corpus_dir).as_posix()
         try:
-            document = parse(name, read_text(path))
+            document, notes = read_document(path, name, known)
         except (ValueError, OSError) as exc:
             warn.append(f"skipped {name}: {exc}")
             continue
+        warn.extend(f"{name}: {note}" for note in notes)
         docs.append(document)
     if not docs:
-        why = "; ".join(line.removeprefix("skipped ") for line in warn) if warn else "it holds no .txt or .md files"
+        why = "; ".join(line.removeprefix("skipped ") for line in warn) if warn else "it holds no documents"
         raise CorpusError(
-            f"no readable .txt or .md documents in {str(corpus_dir)!r} ({why}); "
-            "add UTF-8 text files or point --corpus at the right folder"
+            f"no readable documents in {str(corpus_dir)!r} ({why}); "
+            f"add documents ({FORMATS_SAID}) or point --corpus at the right folder"
         )
     return docs

@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rag.chunking import chunk_corpus
-from rag.documents import load_corpus
+from rag.documents import load_corpus, section_path
 from rag.errors import IndexMissing, ModelError
 from rag.records import Chunk, Document
 from rag.settings import Settings
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 2  # 2: chunk table as .npy, documents read on demand, own BM25 arrays
 # Bump when cleaning, chunking or embedding input changes: old vectors are then not reused.
-PIPELINE_VERSION = 2  # 2: whole documents, hard wraps joined, content-keyed reuse
+PIPELINE_VERSION = 3  # 3: readers per format, chunks cut at sections, heading path embedded
 MANIFEST = "manifest.json"
 SWAP_WAIT_S = 2.0  # how long a reader waits for a build's swap before taking it for a crash
 FILES = ("vectors.faiss", "documents.jsonl", "documents.offsets.npy", "chunks.npy", "lexical")
@@ -60,8 +61,16 @@ def package_version() -> str:
 
 
 def embedding_text(document: Document, chunk: Chunk) -> str:
-    """What the encoder sees for a chunk: the chunk text on one line, headed by its document title."""
-    return f"{document.title}\n{one_line(chunk.text)}"
+    """What the encoder sees for a chunk: the chunk text on one line, headed by its document title
+    and the path of headings it stands under ("Chương II › Điều 6. Thời gian học tập")."""
+    path = section_path(document, chunk.start)
+    return f"{document.title}\n{path}\n{one_line(chunk.text)}" if path else f"{document.title}\n{one_line(chunk.text)}"
+
+
+def lexical_text(document: Document, chunk: Chunk, flow: str) -> str:
+    """What BM25 reads for a chunk: its heading path, then its text with hard wraps as spaces."""
+    path = section_path(document, chunk.start)
+    return f"{path}\n{flow[chunk.start : chunk.end]}" if path else flow[chunk.start : chunk.end]
 
 
 ChunkKey = tuple[str, int, int, str]  # document hash, start, end, embedding text
@@ -240,11 +249,6 @@ def build_index(settings: Settings, log: Log = _stderr, encoder: Encoder | None 
     """
     started = time.perf_counter()
     folder = settings.index_dir
-    warnings: list[str] = []
-    documents = load_corpus(settings.corpus_dir, warnings)
-    for line in warnings:
-        log(f"hoidap: warning: {line}")
-
     old: Index | None = None
     try:
         old = load_index(folder)
@@ -252,6 +256,10 @@ def build_index(settings: Settings, log: Log = _stderr, encoder: Encoder | None 
         old = None
     if old is not None and not _same_settings(old.manifest, settings):
         old = None
+    warnings: list[str] = []
+    documents = load_corpus(settings.corpus_dir, warnings, known=old.documents if old is not None else None)
+    for line in warnings:
+        log(f"hoidap: warning: {line}")
     wanted = encoder.name if encoder else _wanted_model(old.manifest if old else None, settings)
     if old is not None and old.fallback_model and wanted is None and _default_model_available():
         old = None  # the default model can now be had: rebuild with it
@@ -310,9 +318,10 @@ def build_index(settings: Settings, log: Log = _stderr, encoder: Encoder | None 
         "chunk_overlap": settings.chunk_overlap,
         "documents": hashes,
         "counts": {"documents": len(documents), "chunks": len(chunks)},
+        "formats": dict(sorted(Counter(d.format for d in documents).items())),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    lexical_texts = [flows[c.doc][c.start : c.end] for c in chunks]
+    lexical_texts = [lexical_text(by_doc[c.doc], c, flows[c.doc]) for c in chunks]
     lexical = None
     if old is not None and len(moved):
         lexical = old.lexical.update(keep, np.asarray(todo, dtype=np.int64), [lexical_texts[i] for i in todo])

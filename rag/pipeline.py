@@ -153,6 +153,7 @@ class Pipeline:
             "fallback_model": self.index.fallback_model,
             "documents": len(self.index.documents),
             "chunks": len(self.index.chunks),
+            "formats": self.index.manifest.get("formats", {}),
         }
 
 
@@ -258,7 +259,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
                 "start": c.start,
                 "end": c.end,
                 "quote": c.quote,
-                "page": None,
+                "page": c.page,
                 "section": c.section,
             }
             for c in answer.citations

@@ -18,6 +18,10 @@ class Document:
     content: tuple[tuple[int, int], ...]
     sha256: str
     furniture: int = 0  # lines of a saved web page left out as page furniture
+    format: str = "txt"  # how the file was read: txt, md, docx, pdf, html, doc, odt, rtf, image
+    pages: tuple[int, ...] = ()  # offset where each page starts (paged formats), else empty
+    headings: tuple[tuple[int, int, int], ...] = ()  # (start, end, level) of each heading in the content
+    file_sha256: str = ""  # hash of the file's bytes (formats that are not text), to skip reading it again
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,8 @@ class Citation:
     start: int
     end: int
     quote: str
-    section: str | None = None  # the heading the quote stands under ("Điều 6. Thời gian học tập")
+    section: str | None = None  # the heading path the quote stands under ("Chương II › Điều 6. Thời gian học tập")
+    page: int | None = None  # the 1-based page the quote starts on, for paged formats
 
 
 @dataclass(frozen=True)

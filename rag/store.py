@@ -34,6 +34,10 @@ def document_from_json(row: dict[str, Any]) -> Document:
         source=row["source"],
         content=tuple((int(a), int(b)) for a, b in row["content"]),
         sha256=row["sha256"],
+        format=row.get("format", "txt"),
+        pages=tuple(row.get("pages", ())),
+        headings=tuple((int(a), int(b), int(c)) for a, b, c in row.get("headings", ())),
+        file_sha256=row.get("file_sha256", ""),
     )
 
 
@@ -49,6 +53,10 @@ def write_documents(folder: Path, documents: Sequence[Document]) -> None:
                 "source": d.source,
                 "sha256": d.sha256,
                 "content": d.content,
+                "format": d.format,
+                "pages": d.pages,
+                "headings": d.headings,
+                "file_sha256": d.file_sha256,
                 "text": d.text,
             }
             f.write(json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n")

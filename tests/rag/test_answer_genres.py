@@ -65,7 +65,7 @@ def ask(pipeline: Pipeline, question: str, explain: bool = False) -> dict:  # ty
 def test_an_article_number_must_match(genres: Pipeline) -> None:
     data = ask(genres, "Điều 6 quy định gì?")
     assert "06 học kỳ" in data["answer"] and "Hiệu lực" not in data["answer"]
-    assert data["citations"][0]["section"] == "Điều 6. Thời gian học tập"
+    assert data["citations"][0]["section"] == "Chương I › Điều 6. Thời gian học tập"
     later = ask(genres, "Điều 60 quy định gì?")
     assert "06 học kỳ" not in later["answer"]  # article 6 never answers for article 60
 
