@@ -69,7 +69,9 @@ def format_answer(data: dict[str, object]) -> str:
         lines += ["", "Nguồn:"]
         for c in citations:
             date = f", {c['date']}" if c["date"] else ""
-            lines.append(f"[{c['n']}] {c['title']}{date} — {c['doc']} [{c['start']}:{c['end']}]")
+            place = " · ".join(x for x in (f"tr. {c['page']}" if c.get("page") else "", c.get("section") or "") if x)
+            place = f" ({place})" if place else ""
+            lines.append(f"[{c['n']}] {c['title']}{date} — {c['doc']}{place} [{c['start']}:{c['end']}]")
             lines.append(f"    “{c['quote']}”")
     return "\n".join(lines)
 

@@ -12,6 +12,7 @@ frame-ancestors); by default only this server's own origin may.
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import os
 import socket
@@ -30,6 +31,7 @@ from rag.settings import Settings
 
 if TYPE_CHECKING:
     from rag.pipeline import LivePipeline, Pipeline
+    from rag.records import Document
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 16 * 1024
@@ -126,22 +128,40 @@ async def read_body(request: Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
-def document_page(title: str, date: str | None, doc: str, text: str, start: int, end: int) -> str:
-    """A whole document as an HTML page, every character escaped, with [start:end] marked as #trich-dan."""
+def document_page(document: Document, start: int, end: int) -> str:
+    """A whole document as an HTML page, every character escaped, with [start:end] marked as #trich-dan,
+    its headings in bold and the start of every page marked ("Trang 3")."""
     e = html.escape
-    meta = " · ".join(x for x in (date, doc) if x)
+    text = document.text
+    meta = " · ".join(x for x in (document.date, document.doc) if x)
+    pages = {offset: n for n, offset in reversed(list(enumerate(document.pages, 1)))}
+    cuts = sorted({0, len(text), start, end, *pages, *(o for h in document.headings for o in h[:2])})
+    body = []
+    for lo, hi in itertools.pairwise(cuts):
+        if lo in pages:
+            body.append(f'<span class="page" id="trang-{pages[lo]}">Trang {pages[lo]}</span>')
+        piece = e(text[lo:hi])
+        if any(a <= lo < b for a, b, _ in document.headings):
+            piece = f"<b>{piece}</b>"
+        if start <= lo < end:
+            anchor = ' id="trich-dan"' if lo == start else ""
+            piece = f"<mark{anchor}>{piece}</mark>"
+        body.append(piece)
+    if start == end:
+        body.insert(0, '<span id="trich-dan"></span>')
     return (
         '<!doctype html><html lang="vi"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{e(title)}</title><style>"
+        f"<title>{e(document.title)}</title><style>"
         "body{font-family:system-ui,'Segoe UI',Roboto,'Noto Sans',Arial,sans-serif;max-width:52rem;"
         "margin:0 auto;padding:1rem 1.25rem 4rem;line-height:1.6;color:#1f2937}"
         "h1{font-size:1.35rem;line-height:1.35}.meta{color:#6b7280;font-size:.9rem}"
         ".text{white-space:pre-wrap;word-wrap:break-word}"
+        ".page{display:block;margin:1rem 0 .25rem;color:#6b7280;font-size:.8rem;border-top:1px dashed #d1d5db}"
         "mark{background:#fff1a8;padding:0 2px;scroll-margin-top:30vh}"
         "</style></head><body>"
-        f'<h1>{e(title)}</h1><p class="meta">{e(meta)}</p>'
-        f'<div class="text">{e(text[:start])}<mark id="trich-dan">{e(text[start:end])}</mark>{e(text[end:])}</div>'
+        f'<h1>{e(document.title)}</h1><p class="meta">{e(meta)}</p>'
+        f'<div class="text">{"".join(body)}</div>'
         "</body></html>"
     )
 
@@ -229,7 +249,7 @@ def create_app(pipeline: Pipeline | LivePipeline | None, settings: Settings) -> 
             return HTMLResponse("<p>Không tìm thấy tài liệu.</p>", status_code=404)
         start = min(max(start, 0), len(found.text))
         end = min(max(end, start), len(found.text))
-        page = document_page(found.title, found.date, doc, found.text, start, end)
+        page = document_page(found, start, end)
         return HTMLResponse(page, headers={"Content-Security-Policy": DOCUMENT_CSP})
 
     app = gr.mount_gradio_app(

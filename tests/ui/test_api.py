@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -192,12 +193,26 @@ def test_document_page_marks_the_quote_and_escapes_text(client: TestClient, pipe
 
 
 def test_document_page_shows_markup_as_text() -> None:
+    from rag.documents import parse
     from ui.server import document_page
 
     text = "Trước <script>alert(1)</script> giữa <img src=x onerror=alert(1)> sau"
-    page = document_page("<b>Tiêu đề</b>", None, "a.txt", text, 6, 31)
+    page = document_page(replace(parse("a.txt", text), title="<b>Tiêu đề</b>"), 6, 31)
     assert "<script>" not in page and "<img" not in page and "<b>" not in page
     assert '<mark id="trich-dan">&lt;script&gt;alert(1)&lt;/script&gt;</mark>' in page
+
+
+def test_document_page_marks_pages_and_headings() -> None:
+    from rag.documents import parse
+    from rag.readers import Extracted, Heading
+    from ui.server import document_page
+
+    text = "Điều 1. Phạm vi\n\nNội dung thứ nhất.\n\nNội dung trang hai."
+    found = Extracted(text=text, format="pdf", pages=(0, text.index("Nội dung trang")), headings=(Heading(0, 15, 4),))
+    page = document_page(parse("a.pdf", text, found), text.index("Nội dung thứ"), text.index("nhất.") + 5)
+    assert '<span class="page" id="trang-1">Trang 1</span><b>Điều 1. Phạm vi</b>' in page
+    assert '<span class="page" id="trang-2">Trang 2</span>Nội dung trang hai.' in page
+    assert '<mark id="trich-dan">Nội dung thứ nhất.</mark>' in page
 
 
 def test_allowed_origins_match_without_a_trailing_slash() -> None:

@@ -102,7 +102,8 @@
       head.appendChild(el("span", "n", "[" + c.n + "] "));
       head.appendChild(document.createTextNode(c.title));
       item.appendChild(head);
-      item.appendChild(el("div", "meta", [displayDate(c.date), c.doc].filter(Boolean).join(" · ")));
+      var place = [c.page ? "tr. " + c.page : "", c.section || ""].filter(Boolean).join(" · ");
+      item.appendChild(el("div", "meta", [displayDate(c.date), c.doc, place].filter(Boolean).join(" · ")));
       item.appendChild(el("blockquote", "quote", c.quote));
       var link = el("a", "open", "Mở toàn văn");
       link.href = "document?" + new URLSearchParams({ doc: c.doc, start: c.start, end: c.end }).toString() + "#trich-dan";
