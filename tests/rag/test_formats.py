@@ -3,7 +3,6 @@ ever quoted, bad files skipped with their reason while the rest is indexed."""
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
@@ -55,14 +54,13 @@ def test_an_answer_cites_the_file_its_page_and_its_section(pipelines: dict[str, 
 
 
 @pytest.mark.parametrize("fmt", list(WRITERS))
-def test_no_chunk_holds_page_furniture_or_crosses_an_article(pipelines: dict[str, Pipeline], fmt: str) -> None:
+def test_no_chunk_holds_page_furniture(pipelines: dict[str, Pipeline], fmt: str) -> None:
     index = pipelines[fmt].index
     for i in range(len(index.chunks)):
         chunk = index.chunks[i]
         if chunk.doc != f"quy-che.{fmt}":
             continue
         assert not any(word in chunk.text for word in FURNITURE), chunk.text
-        assert len(re.findall(r"^Điều \d+\.", chunk.text, re.MULTILINE)) <= 1, chunk.text
 
 
 def test_the_manifest_and_health_count_documents_per_format(pipelines: dict[str, Pipeline]) -> None:

@@ -230,3 +230,15 @@ def test_without_libreoffice_an_old_word_file_says_which_package_to_install(
     monkeypatch.setattr("rag.readers.soffice", lambda: None)
     with pytest.raises(ValueError, match="libreoffice-writer-nogui"):
         read(tmp_path / "cu.doc")
+
+
+def test_numbered_and_markdown_headings_are_found_only_where_they_are_headings() -> None:
+    from rag.readers import text_headings
+
+    law = "Chương II\nĐiều 6. Thời gian học tập\n1. Sinh viên học tối đa 06 học kỳ.\nI. MỤC TIÊU\n1.1. Mục tiêu chung"
+    assert [(law[h.start : h.end], h.level) for h in text_headings(law)] == [
+        ("Chương II", 2), ("Điều 6. Thời gian học tập", 4), ("I. MỤC TIÊU", 1), ("1.1. Mục tiêu chung", 2)
+    ]  # fmt: skip
+    notes = "# Kế hoạch tháng 3\nNội dung.\n## Việc cần làm\n- Họp giao ban."
+    assert [h.level for h in text_headings(notes, markdown=True)] == [1, 2]
+    assert text_headings(notes) == ()  # in a plain text "#" is only a character
