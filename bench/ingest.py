@@ -26,7 +26,7 @@ from rag.documents import read_document
 from rag.readers import ocr_image, tesseract
 from rag.settings import Settings
 
-ARTICLES_PER_PAGE = 3.2  # the regulation's articles fill about this many per A4 page at 12 pt
+ARTICLES_PER_PAGE = 4.0  # the regulation fills about 4 articles an A4 page at 12 pt (1600 made 401 pages)
 
 
 def read_and_chunk(path: Path, settings: Settings) -> tuple[float, int]:
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
         started = time.perf_counter()
         report = build_index(Settings(corpus_dir=corpus, index_dir=folder / "index"), log=lambda _m: None)
-        results["index_500_pages_s"] = time.perf_counter() - started
+        results["index_s"] = time.perf_counter() - started
         results["index_chunks"] = report.chunks
         results["model"] = report.model
 
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     if "ocr_s_per_page" in results:
         print(f"OCR at 300 dpi: {results['ocr_s_per_page']:.1f} s/page")
     print(
-        f"hoidap index of the {results['pdf_pages']}-page PDF: {results['index_500_pages_s']:.1f} s "
+        f"hoidap index of the {results['pdf_pages']}-page PDF: {results['index_s']:.1f} s "
         f"({results['index_chunks']} chunks embedded with {results['model']})"
     )
     if args.json:

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 2  # 2: chunk table as .npy, documents read on demand, own BM25 arrays
 # Bump when cleaning, chunking or embedding input changes: old vectors are then not reused.
-PIPELINE_VERSION = 3  # 3: readers per format, heading path read by BM25
+PIPELINE_VERSION = 4  # 3: readers per format, chunks cut at articles; 4: not cut, heading path read by BM25
 MANIFEST = "manifest.json"
 SWAP_WAIT_S = 2.0  # how long a reader waits for a build's swap before taking it for a crash
 FILES = ("vectors.faiss", "documents.jsonl", "documents.offsets.npy", "chunks.npy", "lexical")
