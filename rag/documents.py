@@ -227,6 +227,11 @@ def page_of(document: Document, offset: int) -> int | None:
     return max(bisect.bisect_right(document.pages, offset), 1) if document.pages else None
 
 
+def place(page: int | None, section: str | None) -> str:
+    """Where a quote stands, as readers cite it: "tr. 3 · Chương II › Điều 6. Thời gian học tập" ("" if unknown)."""
+    return " · ".join(x for x in (f"tr. {page}" if page else "", section or "") if x)
+
+
 def corpus_files(corpus_dir: Path, warn: list[str] | None = None) -> list[Path]:
     """The files under `corpus_dir` in a format hoidap reads, sorted; a missing folder is an error.
 
@@ -326,14 +331,14 @@ def read_document(
     `known`: documents of the previous index by file name; one whose file bytes are unchanged
     is taken as it is (a scanned PDF is not read by OCR again).
     """
-    size = path.stat().st_size
-    if path.suffix.lower() not in TEXT_SUFFIXES and size > MAX_BINARY_BYTES:
-        raise ValueError(
-            f"is {size / 2**20:.0f} MB, over the {MAX_BINARY_BYTES // 2**20} MB limit for one document; "
-            "split it into smaller files"
-        )
     digest = ""
     if path.suffix.lower() not in TEXT_SUFFIXES:
+        size = path.stat().st_size
+        if size > MAX_BINARY_BYTES:
+            raise ValueError(
+                f"is {size / 2**20:.0f} MB, over the {MAX_BINARY_BYTES // 2**20} MB limit for one document; "
+                "split it into smaller files"
+            )
         digest = file_hash(path)
         old = known.get(name) if known else None
         if old is not None and old.file_sha256 == digest:

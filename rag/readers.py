@@ -23,7 +23,7 @@ import tempfile
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -228,15 +228,7 @@ def read(path: Path) -> Extracted:
         ) from None
     if not found.text.strip():
         raise ValueError(f"holds no text ({FORMAT_NAMES[kind]} with nothing to read)")
-    return Extracted(
-        text=found.text,
-        format=found.format,
-        title=found.title,
-        date=found.date,
-        pages=found.pages,
-        headings=found.headings,
-        notes=notes + found.notes,
-    )
+    return replace(found, notes=notes + found.notes)
 
 
 # ---------------------------------------------------------------- Word (.docx)
@@ -252,9 +244,9 @@ def _style_level(style: Any) -> int | None:
         m = re.fullmatch(r"(?:heading|tiêu đề)\s*(\d)", name)
         if m:
             return int(m.group(1))
-        outline = style.element.find(".//{*}outlineLvl")
+        outline = _outline_level(style.element)
         if outline is not None:
-            return int(outline.get(_w("val"), "9")) + 1
+            return outline
         style = style.base_style
         seen += 1
     return None
@@ -285,15 +277,22 @@ class Styles:
         return found.get(_w("val")) if found is not None else self.default
 
     def level(self, p: Any) -> int | None:
+        outline = _outline_level(p)
+        if outline is not None:
+            return outline
         style = self.style_of(p)
-        outline = p.find(f"{_w('pPr')}/{_w('outlineLvl')}")
-        if outline is not None and outline.get(_w("val"), "9") != "9":
-            return int(outline.get(_w("val"), "9")) + 1
         return self.levels.get(style) if style else None
 
 
 def _w(name: str) -> str:
     return "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}" + name
+
+
+def _outline_level(element: Any) -> int | None:
+    """The heading level a paragraph or a style sets by its outline level (Word's 0-8; 9 is body text)."""
+    outline = element.find(f"{_w('pPr')}/{_w('outlineLvl')}")
+    value = outline.get(_w("val"), "9") if outline is not None else "9"
+    return int(value) + 1 if value.isdigit() and value != "9" else None
 
 
 _ROMAN = ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"), (40, "xl"),
@@ -346,8 +345,8 @@ class Numbering:
             if ref is not None:
                 self.levels[num.get(_w("numId"), "")] = abstract.get(ref.get(_w("val")), {})
 
-    def marker(self, p: Any, styles: Styles) -> tuple[str, int] | None:
-        """The list marker of a paragraph element and its nesting depth (0 at the top), or None."""
+    def marker(self, p: Any, styles: Styles) -> str | None:
+        """The list marker of a paragraph element, or None; a nested item counts at its own level."""
         num_pr = p.find(f"{_w('pPr')}/{_w('numPr')}")
         if num_pr is None:
             num_pr = styles.numbering.get(styles.style_of(p) or "")
@@ -367,15 +366,14 @@ class Numbering:
             counts[deeper] = 0
         fmt, text, _ = levels.get(depth, ("decimal", f"%{depth + 1}.", 1))
         if fmt in ("bullet", "none"):
-            return "-", depth
+            return "-"
 
         def value(m: re.Match[str]) -> str:
             level = int(m.group(1)) - 1
             level_fmt, _, start = levels.get(level, ("decimal", "", 1))
             return _number(counts[level] + start - 1 if level < len(counts) else 1, level_fmt)
 
-        marker = re.sub(r"%(\d)", value, text).strip() or f"{counts[depth]}."
-        return marker, depth
+        return re.sub(r"%(\d)", value, text).strip() or f"{counts[depth]}."
 
 
 def read_docx(path: Path) -> Extracted:
@@ -419,10 +417,7 @@ def read_docx(path: Path) -> Extracted:
             title = title or text.strip()
             continue
         marker = numbering.marker(block._p, styles)
-        if marker:
-            out.add(f"{'  ' * marker[1]}{marker[0]} {text.strip()}")
-        else:
-            out.add(text)
+        out.add(f"{marker} {text.strip()}" if marker else text)
     core_title = (document.core_properties.title or "").strip()
     return Extracted(
         text=out.text(), format="docx", title=core_title or title, headings=tuple(out.headings)
@@ -462,7 +457,7 @@ def furniture(pages: list[list[str]]) -> set[tuple[int, int]]:
     }
 
 
-def paragraphs(pages: list[list[str]], width: int) -> tuple[str, tuple[int, ...]]:
+def paragraphs(pages: list[list[str]]) -> tuple[str, tuple[int, ...]]:
     """Printed lines, page by page, as stored text (paragraphs split by a blank line) and the
     offset where each page starts. A hyphenated word and a line that runs on are joined, across
     a page break too.
@@ -470,8 +465,10 @@ def paragraphs(pages: list[list[str]], width: int) -> tuple[str, tuple[int, ...]
     A line runs on into the next unless it ends a sentence or clause or the next line opens a
     list item or a heading; and then only when the next line goes on in lower case or the line
     is about as wide as the text (not the last line of a paragraph, a heading, a table row).
-    Widths are counted in characters, so "about" leaves room for a proportional font (`SHORT_LINE`).
+    The text width is the longest line's, counted in characters, so "about" leaves room for a
+    proportional font (`SHORT_LINE`).
     """
+    width = max((len(line) for page in pages for line in page), default=0)
     parts: list[str] = []
     size = 0
     starts: list[int] = []
@@ -503,7 +500,7 @@ def _runs_on(line: str, nxt: str, width: int) -> bool:
     return nxt[:1].islower() or len(line) >= SHORT_LINE * width
 
 
-def read_pdf(path: Path, progress: bool = True) -> Extracted:
+def read_pdf(path: Path) -> Extracted:
     """Text per page in reading order, furniture removed, wrapped lines joined; scans read by OCR."""
     import pypdfium2 as pdfium
 
@@ -538,7 +535,7 @@ def read_pdf(path: Path, progress: bool = True) -> Extracted:
                     f"install it: apt-get install {TESSERACT_PACKAGES}"
                 )
             else:
-                for i in _progress(scans, f"OCR {path.name}", progress):
+                for i in _progress(scans, f"OCR {path.name}"):
                     image = pdf[i].render(scale=OCR_DPI / 72).to_pil()
                     buffer = io.BytesIO()
                     image.save(buffer, format="PNG")
@@ -547,8 +544,7 @@ def read_pdf(path: Path, progress: bool = True) -> Extracted:
         pdf.close()
     dropped = furniture(pages)
     kept = [[line for j, line in enumerate(page) if (i, j) not in dropped] for i, page in enumerate(pages)]
-    width = max((len(line) for page in kept for line in page), default=0)
-    text, starts = paragraphs(kept, width)
+    text, starts = paragraphs(kept)
     return Extracted(text=text, format="pdf", pages=starts, notes=tuple(notes))
 
 
@@ -563,8 +559,9 @@ def _page_list(pages: list[int]) -> str:
     return f"page {shown}" + (f" and {len(pages) - 10} more" if len(pages) > 10 else "")
 
 
-def _progress(items: list[int], label: str, shown: bool) -> Iterator[int]:
-    if not shown or len(items) < 2:
+def _progress(items: list[int], label: str) -> Iterator[int]:
+    """`items` with a progress bar on stderr when there are several."""
+    if len(items) < 2:
         yield from items
         return
     from tqdm import tqdm
@@ -614,7 +611,7 @@ def read_image(path: Path) -> Extracted:
     pages = [[line.strip() for line in page.splitlines() if line.strip()] for page in found.split("\f")]
     while len(pages) > 1 and not pages[-1]:
         pages.pop()  # Tesseract ends the last page with a form feed too
-    text, starts = paragraphs(pages, max((len(line) for page in pages for line in page), default=0))
+    text, starts = paragraphs(pages)
     return Extracted(text=text, format="image", pages=starts)
 
 
@@ -641,9 +638,9 @@ def read_html(path: Path) -> Extracted:
     out = Builder()
 
     def text_of(node: Any) -> str:
-        return _SPACES.sub(" ", " ".join("".join(node.itertext()).split()))
+        return " ".join("".join(node.itertext()).split())
 
-    def walk(node: Any, depth: int) -> None:
+    def walk(node: Any) -> None:
         for child in node:
             tag = child.tag
             if tag == "head":
@@ -659,11 +656,11 @@ def read_html(path: Path) -> Extracted:
                     for sub in nested:
                         item.remove(sub)
                     marker = f"{number}." if child.get("rend") == "ol" else "-"
-                    out.add(f"{'  ' * depth}{marker} {text_of(item)}")
+                    out.add(f"{marker} {text_of(item)}")
                     for sub in nested:
                         wrapper = etree.Element("main")
                         wrapper.append(sub)
-                        walk(wrapper, depth + 1)
+                        walk(wrapper)
             elif tag == "table":
                 for row in child.iter("row"):
                     cells = [text_of(cell) for cell in row if cell.tag == "cell"]
@@ -672,12 +669,12 @@ def read_html(path: Path) -> Extracted:
             elif tag in ("p", "quote", "code"):
                 out.add(text_of(child))
             elif len(child):
-                walk(child, depth)
+                walk(child)
             else:
                 out.add(text_of(child))
 
     main = root.find("main")
-    walk(main if main is not None else root, 0)
+    walk(main if main is not None else root)
     date = root.get("date")
     return Extracted(
         text=out.text(),
@@ -718,8 +715,7 @@ def read_converted(path: Path, kind: str) -> Extracted:
         converted = Path(tmp) / "input.docx"
         if not converted.is_file():
             raise ValueError("LibreOffice could not convert it (damaged?); open it and save it as .docx")
-        found = read_docx(converted)
-    return Extracted(text=found.text, format=kind, title=found.title, headings=found.headings)
+        return replace(read_docx(converted), format=kind)
 
 
 READERS: dict[str, Callable[[Path], Extracted]] = {

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 import gradio as gr
 
+from rag.documents import place
 from rag.errors import HoidapError
 from rag.settings import MAX_QUESTION_CHARS, Settings
 
@@ -127,11 +128,6 @@ def display_date(date: str | None) -> str:
     return date or ""
 
 
-def place(c: Citation) -> str:
-    """Where a quote stands in its document, as readers cite it: "tr. 3 · Chương II › Điều 6. Thời gian học tập"."""
-    return " · ".join(x for x in (f"tr. {c.page}" if c.page else "", c.section or "") if x)
-
-
 def document_href(doc: str, start: int, end: int) -> str:
     """Relative link to the whole document with the quote marked and scrolled to."""
     return "document?" + urlencode({"doc": doc, "start": start, "end": end}) + "#trich-dan"
@@ -221,7 +217,7 @@ def sources_html(answer: Answer, documents: Mapping[str, Document]) -> str:
     for c in answer.citations:
         document = documents.get(c.doc)
         before, after = context_around(document.text, c.start, c.end) if document else ("", "")
-        meta = " · ".join(x for x in (display_date(c.date), c.doc, place(c)) if x)
+        meta = " · ".join(x for x in (display_date(c.date), c.doc, place(c.page, c.section)) if x)
         cards.append(
             f'<div class="hd-source" id="nguon-{c.n}" data-doc="{html.escape(c.doc)}">'
             f'<div class="hd-source-head"><span class="hd-n">[{c.n}]</span>{html.escape(c.title)}</div>'

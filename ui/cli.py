@@ -62,6 +62,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def format_answer(data: dict[str, object]) -> str:
     """The answer object as text for a terminal: answer, then numbered sources."""
+    from rag.documents import place
+
     lines = [str(data["answer"])]
     citations = data["citations"]
     assert isinstance(citations, list)
@@ -69,9 +71,9 @@ def format_answer(data: dict[str, object]) -> str:
         lines += ["", "Nguồn:"]
         for c in citations:
             date = f", {c['date']}" if c["date"] else ""
-            place = " · ".join(x for x in (f"tr. {c['page']}" if c.get("page") else "", c.get("section") or "") if x)
-            place = f" ({place})" if place else ""
-            lines.append(f"[{c['n']}] {c['title']}{date} — {c['doc']}{place} [{c['start']}:{c['end']}]")
+            where = place(c.get("page"), c.get("section"))
+            where = f" ({where})" if where else ""
+            lines.append(f"[{c['n']}] {c['title']}{date} — {c['doc']}{where} [{c['start']}:{c['end']}]")
             lines.append(f"    “{c['quote']}”")
     return "\n".join(lines)
 

@@ -11,6 +11,7 @@ frame-ancestors); by default only this server's own origin may.
 
 from __future__ import annotations
 
+import bisect
 import html
 import itertools
 import json
@@ -136,12 +137,16 @@ def document_page(document: Document, start: int, end: int) -> str:
     meta = " · ".join(x for x in (document.date, document.doc) if x)
     pages = {offset: n for n, offset in reversed(list(enumerate(document.pages, 1)))}
     cuts = sorted({0, len(text), start, end, *pages, *(o for h in document.headings for o in h[:2])})
+    # Every heading starts and ends at a cut, so the pieces between cuts are wholly in a heading or not.
+    bold = {
+        cut for a, b, _ in document.headings for cut in cuts[bisect.bisect_left(cuts, a) : bisect.bisect_left(cuts, b)]
+    }
     body = []
     for lo, hi in itertools.pairwise(cuts):
         if lo in pages:
             body.append(f'<span class="page" id="trang-{pages[lo]}">Trang {pages[lo]}</span>')
         piece = e(text[lo:hi])
-        if any(a <= lo < b for a, b, _ in document.headings):
+        if lo in bold:
             piece = f"<b>{piece}</b>"
         if start <= lo < end:
             anchor = ' id="trich-dan"' if lo == start else ""

@@ -80,7 +80,7 @@ def test_paragraphs_join_wrapped_and_hyphenated_lines_not_rows_or_headings() -> 
     page_1 = ["Điều 1. Phạm vi", "Quy chế này quy định về tổ chức đào tạo trình độ đại học theo hệ thống", "tín"]
     page_2 = ["chỉ và áp dụng cho mọi khóa học của trường từ năm 2021 trở đi, trừ các khóa đã tuyển sinh hoặc inter-",
               "national programs.", "Ngành học Học phí", "Kinh tế 380.000 đồng", "a) điểm một."]  # fmt: skip
-    text, starts = paragraphs([page_1, page_2], width=max(len(line) for line in page_1 + page_2))
+    text, starts = paragraphs([page_1, page_2])
     assert paragraphs_of(text) == [
         "Điều 1. Phạm vi",
         "Quy chế này quy định về tổ chức đào tạo trình độ đại học theo hệ thống tín chỉ và áp dụng cho mọi "
@@ -242,3 +242,21 @@ def test_numbered_and_markdown_headings_are_found_only_where_they_are_headings()
     notes = "# Kế hoạch tháng 3\nNội dung.\n## Việc cần làm\n- Họp giao ban."
     assert [h.level for h in text_headings(notes, markdown=True)] == [1, 2]
     assert text_headings(notes) == ()  # in a plain text "#" is only a character
+
+
+def test_an_outline_level_makes_a_heading_and_level_9_is_body_text(tmp_path: Path) -> None:
+    import docx
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    document = docx.Document()
+    for name, level in (("Đề mục", 1), ("Thân bài", 9)):
+        style = document.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        style.element.get_or_add_pPr().append(parse_xml(f'<w:outlineLvl {nsdecls("w")} w:val="{level}"/>'))
+    document.add_paragraph("Điều 1. Phạm vi điều chỉnh", style="Đề mục")
+    document.add_paragraph("Quy chế này quy định về đào tạo.", style="Thân bài")
+    document.save(str(tmp_path / "muc.docx"))
+    found = read(tmp_path / "muc.docx")
+    assert found.headings is not None
+    assert [(found.text[h.start : h.end], h.level) for h in found.headings] == [("Điều 1. Phạm vi điều chỉnh", 2)]
