@@ -13,7 +13,7 @@ import codecs
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 
@@ -354,13 +354,22 @@ def read_document(
     return parse(name, extracted.text, extracted, file_sha256=digest), extracted.notes
 
 
-def load_corpus(corpus_dir: Path, warn: list[str], known: Mapping[str, Document] | None = None) -> list[Document]:
+def load_corpus(
+    corpus_dir: Path,
+    warn: list[str],
+    known: Mapping[str, Document] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Document]:
     """Read every document of the corpus; unreadable files are skipped with a line in `warn`.
 
     `known`: the previous index's documents, reused when their file is unchanged (see `read_document`).
+    `progress(done, total)` is called before each file is read.
     """
     docs = []
-    for path in corpus_files(corpus_dir, warn):
+    paths = corpus_files(corpus_dir, warn)
+    for done, path in enumerate(paths):
+        if progress is not None:
+            progress(done, len(paths))
         name = path.relative_to(corpus_dir).as_posix()
         try:
             document, notes = read_document(path, name, known)

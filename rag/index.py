@@ -17,7 +17,7 @@ import shutil
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +45,8 @@ SWAP_WAIT_S = 2.0  # how long a reader waits for a build's swap before taking it
 FILES = ("vectors.faiss", "documents.jsonl", "documents.offsets.npy", "chunks.npy", "lexical")
 
 Log = Callable[[str], None]
+Progress = Callable[[int, int, str], None]
+PROGRESS_BATCH = 64  # chunks embedded between two progress reports of a build
 
 
 def _stderr(message: str) -> None:
@@ -238,18 +240,45 @@ def _default_model_available() -> bool:
     return isinstance(cached, str) or hub_reachable(timeout=1.0)
 
 
-def build_index(settings: Settings, log: Log = _stderr, encoder: Encoder | None = None) -> BuildReport:
+def build_index(
+    settings: Settings, log: Log = _stderr, encoder: Encoder | None = None, progress: Progress | None = None
+) -> BuildReport:
     """Build or update the index of `settings.corpus_dir` at `settings.index_dir`.
 
     Unchanged documents keep their vectors; an unchanged corpus re-embeds nothing
-    and does not even load the model.
+    and does not even load the model. One build at a time per index folder, across
+    processes (`hoidap index`, `--watch` and a server's jobs): a second one waits.
 
     Args:
         settings: corpus, index folder, model and chunking.
         log: where warnings and progress lines go.
-        encoder: an encoder already loaded (benchmarks); default: the model of the
+        encoder: an encoder already loaded (a server, benchmarks); default: the model of the
             settings, or of the existing index.
+        progress: called as progress(done, total, stage) while documents are read and chunks embedded.
     """
+    with build_lock(settings.index_dir, log):
+        return _build(settings, log, encoder, progress)
+
+
+@contextlib.contextmanager
+def build_lock(folder: Path, log: Log) -> Iterator[None]:
+    """Hold the lock file next to the index folder (released by the OS if the process dies)."""
+    import fcntl
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with (folder.parent / f".{folder.name}.lock").open("a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"hoidap: another build of {folder} is running; waiting for it to finish")
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _build(settings: Settings, log: Log, encoder: Encoder | None, progress: Progress | None) -> BuildReport:
     started = time.perf_counter()
     folder = settings.index_dir
     old: Index | None = None
@@ -260,7 +289,12 @@ def build_index(settings: Settings, log: Log = _stderr, encoder: Encoder | None 
     if old is not None and not _same_settings(old.manifest, settings):
         old = None
     warnings: list[str] = []
-    documents = load_corpus(settings.corpus_dir, warnings, known=old.documents if old is not None else None)
+    documents = load_corpus(
+        settings.corpus_dir,
+        warnings,
+        known=old.documents if old is not None else None,
+        progress=(lambda done, total: progress(done, total, "read")) if progress else None,
+    )
     for line in warnings:
         log(f"hoidap: warning: {line}")
     wanted = encoder.name if encoder else _wanted_model(old.manifest if old else None, settings)
@@ -307,7 +341,14 @@ def build_index(settings: Settings, log: Log = _stderr, encoder: Encoder | None 
     if todo:
         log(f"hoidap: embedding {len(todo)} chunks with {encoder.name}")
         texts = [embedding_text(by_doc[chunks[i].doc], chunks[i]) for i in todo]
-        vectors[todo] = encoder.encode_passages(texts)
+        if progress is None:
+            vectors[todo] = encoder.encode_passages(texts)
+        else:
+            for lo in range(0, len(todo), PROGRESS_BATCH):
+                progress(lo, len(todo), "embed")
+                part = todo[lo : lo + PROGRESS_BATCH]
+                vectors[part] = encoder.encode_passages(texts[lo : lo + PROGRESS_BATCH], progress=False)
+            progress(len(todo), len(todo), "embed")
 
     manifest = {
         "format": FORMAT_VERSION,
@@ -322,6 +363,7 @@ def build_index(settings: Settings, log: Log = _stderr, encoder: Encoder | None 
         "documents": hashes,
         "counts": {"documents": len(documents), "chunks": len(chunks)},
         "formats": dict(sorted(Counter(d.format for d in documents).items())),
+        "catalog": _catalog(documents, chunks, settings.corpus_dir, old),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     lexical_texts = [lexical_text(by_doc[c.doc], c, flows[c.doc]) for c in chunks]
@@ -340,6 +382,31 @@ def build_index(settings: Settings, log: Log = _stderr, encoder: Encoder | None 
         model=encoder.name,
         fallback_model=encoder.fallback,
     )
+
+
+def _catalog(documents: list[Document], chunks: list[Chunk], corpus_dir: Path, old: Index | None) -> dict[str, Any]:
+    """What the document list shows of each document, with when it was indexed (kept while it is unchanged)."""
+    before = old.manifest.get("catalog", {}) if old is not None else {}
+    old_hashes = old.manifest["documents"] if old is not None else {}
+    counts = Counter(c.doc for c in chunks)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    catalog = {}
+    for d in documents:
+        try:
+            size = (corpus_dir / d.doc).stat().st_size
+        except OSError:
+            size = 0
+        unchanged = old_hashes.get(d.doc) == d.sha256 and d.doc in before
+        catalog[d.doc] = {
+            "title": d.title,
+            "date": d.date,
+            "format": d.format,
+            "pages": len(d.pages) or None,
+            "chunks": counts[d.doc],
+            "bytes": size,
+            "indexed": before[d.doc]["indexed"] if unchanged else stamp,
+        }
+    return catalog
 
 
 def _say_furniture(documents: list[Document], log: Log) -> None:

@@ -19,7 +19,7 @@ from rag.index import FILES, MANIFEST, Index, Log, load_index
 from rag.records import Answer
 from rag.retrieval import Retrieved, retrieve
 from rag.settings import MAX_QUESTION_CHARS, RETRIEVAL_MODES, Settings
-from rag.text import nfc
+from rag.text import fold, nfc
 
 if TYPE_CHECKING:
     from embeddings.encoder import Encoder
@@ -42,6 +42,24 @@ def clean_question(question: object) -> str:
             f"the question is {len(text)} characters long; keep it under {MAX_QUESTION_CHARS}"
         )
     return text
+
+
+# A question about the collection itself, as a whole question: "Có những tài liệu nào?", "Danh sách văn bản".
+# Matched on the unaccented text; a question that goes on ("… tài liệu nào quy định học phí?") is not one.
+_COLLECTION = re.compile(
+    r"(?:(?:hien nay|hien tai|hien)\s+)?(?:(?:he thong|ban|kho|chi muc)\s+)?(?:(?:co|gom)\s+)?"
+    r"(?:(?:nhung|cac|bao nhieu)\s+)(?:tai lieu|van ban)(?:\s+(?:nao|gi))?"
+    r"(?:\s+(?:trong|o)\s+(?:he thong|kho|chi muc|bo tai lieu|day))?(?:\s+(?:vay|the|a|nhi))?"
+    r"|(?:cho (?:toi|em|minh) )?(?:xem |biet )?(?:danh sach|liet ke)(?:\s+(?:cac|nhung|tat ca))?"
+    r"\s+(?:tai lieu|van ban)(?:\s+(?:hien co|da co|trong he thong))?"
+)
+COLLECTION_SHOWN = 20  # documents named in the answer to a question about the collection
+
+
+def is_collection_question(question: str) -> bool:
+    """True when the question asks what documents there are, and nothing else."""
+    folded = " ".join(fold(w) for w in re.findall(r"\w+", question))
+    return _COLLECTION.fullmatch(folded) is not None
 
 
 def same_model(a: str, b: str) -> bool:
@@ -115,6 +133,8 @@ class Pipeline:
         if mode not in RETRIEVAL_MODES:
             raise BadQuestion(f"unknown retrieval mode {mode!r}; use one of {', '.join(RETRIEVAL_MODES)}")
         t0 = time.perf_counter()
+        if is_collection_question(text):
+            return self.collection_answer(text, t0, explain)
         parsed, retrieved = self.search(text, max(k, ANSWER_DEPTH), mode)
         t1 = time.perf_counter()
         said, refused, citations, passages, why = self.answerer.answer(parsed, retrieved)
@@ -132,6 +152,39 @@ class Pipeline:
                 "total": round((t2 - t0) * 1000, 2),
             },
             explain=why if explain else None,
+        )
+
+    def collection_answer(self, question: str, t0: float, explain: bool) -> Answer:
+        """What documents there are: the count and the first titles, pointing to the full list."""
+        catalog = self.index.manifest.get("catalog") or {}
+        names = list(self.index.documents.names)
+        lines = [
+            f"Bộ tài liệu có {len(names)} tài liệu. Danh sách đầy đủ ở mục «Tài liệu» của trang hỏi đáp "
+            "(hoặc GET /api/documents):"
+        ]
+        for name in names[:COLLECTION_SHOWN]:
+            entry = catalog.get(name) or {"title": self.index.documents[name].title, "date": None}
+            date = entry.get("date")
+            lines.append(f"- {entry['title']}" + (f" ({'/'.join(reversed(date.split('-')))})" if date else ""))
+        if len(names) > COLLECTION_SHOWN:
+            lines.append(f"- … và {len(names) - COLLECTION_SHOWN} tài liệu khác")
+        total = round((time.perf_counter() - t0) * 1000, 2)
+        return Answer(
+            question=question,
+            text="\n".join(lines),
+            refused=False,
+            citations=(),
+            passages=(),
+            model=self.index.model,
+            timings_ms={"retrieve": 0.0, "answer": total, "total": total},
+            explain={
+                "verdict": "a question about the collection itself: the list of documents",
+                "question": {"text": question},
+                "chosen": None,
+                "runners_up": [],
+            }
+            if explain
+            else None,
         )
 
     def search(self, text: str, depth: int, mode: str) -> tuple[Question, Retrieved]:

@@ -27,6 +27,12 @@ class Settings:
     k: int = 5
     retrieval: str = "hybrid"
     allowed_origins: tuple[str, ...] = ()
+    # The server's own records (jobs, question log, feedback): an SQLite file in this folder.
+    data_dir: Path = Path("data")
+    # Write routes (upload, delete, re-index) and the question log need this bearer token; None: disabled.
+    admin_token: str | None = None
+    max_upload_mb: int = 50
+    log_clients: bool = False  # store the asker's IP address and user agent with each logged question
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = None
@@ -53,6 +59,9 @@ class Settings:
                 ) from None
 
         origins = get("ALLOWED_ORIGINS")
+        clients = (get("LOG_CLIENTS") or "false").lower()
+        if clients not in ("true", "false", "1", "0", "yes", "no"):
+            raise HoidapError(f"HOIDAP_LOG_CLIENTS={clients!r} is not true or false; set it to true or false")
         return cls(
             corpus_dir=Path(get("CORPUS_DIR") or base.corpus_dir),
             index_dir=Path(get("INDEX_DIR") or base.index_dir),
@@ -60,6 +69,10 @@ class Settings:
             chunk_size=get_int("CHUNK_SIZE", base.chunk_size),
             chunk_overlap=get_int("CHUNK_OVERLAP", base.chunk_overlap),
             allowed_origins=tuple(o.strip() for o in (origins or "").split(",") if o.strip()),
+            data_dir=Path(get("DATA_DIR") or base.data_dir),
+            admin_token=get("ADMIN_TOKEN"),
+            max_upload_mb=get_int("MAX_UPLOAD_MB", base.max_upload_mb),
+            log_clients=clients in ("true", "1", "yes"),
             llm_base_url=get("LLM_BASE_URL"),
             llm_model=get("LLM_MODEL"),
             llm_api_key=get("LLM_API_KEY"),
@@ -79,5 +92,12 @@ class Settings:
         if self.retrieval not in RETRIEVAL_MODES:
             raise HoidapError(
                 f"unknown retrieval mode {self.retrieval!r}; use one of {', '.join(RETRIEVAL_MODES)}"
+            )
+        if not 1 <= self.max_upload_mb <= 2048:
+            raise HoidapError(f"HOIDAP_MAX_UPLOAD_MB={self.max_upload_mb} is out of range; use 1 to 2048 (MB)")
+        if self.admin_token is not None and (len(self.admin_token) < 12 or not self.admin_token.isascii()):
+            raise HoidapError(
+                "HOIDAP_ADMIN_TOKEN is too weak or not plain ASCII; use 12 or more random characters, "
+                "e.g. from: python3 -c 'import secrets; print(secrets.token_urlsafe(24))'"
             )
         return self

@@ -21,6 +21,7 @@ from rag.errors import HoidapError
 from rag.settings import MAX_QUESTION_CHARS, Settings
 
 if TYPE_CHECKING:
+    from rag.database import Database
     from rag.pipeline import LivePipeline, Pipeline
     from rag.records import Answer, Citation, Document
 
@@ -58,6 +59,10 @@ CSS = """
   white-space: pre-wrap; font-size: 0.95em; line-height: 1.5; }
 #hd-sources .hd-quote mark { background: #fff1a8; color: inherit; padding: 0 1px; }
 #hd-sources .hd-empty, #hd-sources .hd-searching { color: var(--body-text-color-subdued); }
+#hd-document-list table.hd-docs { width: 100%; border-collapse: collapse; font-size: 0.9em; }
+#hd-document-list th, #hd-document-list td { text-align: left; padding: 4px 6px;
+  border-bottom: 1px solid var(--border-color-primary); vertical-align: top; }
+#hd-document-list .hd-doc-count { color: var(--body-text-color-subdued); margin: 0 0 6px 0; }
 #hd-fallback { border: 1px solid #e0b252; background: #fff8e6; border-radius: 8px; padding: 8px 12px; }
 #hd-fallback, #hd-fallback * { color: #5c4400 !important; }
 """
@@ -230,71 +235,132 @@ def sources_html(answer: Answer, documents: Mapping[str, Document]) -> str:
     return "\n".join(cards)
 
 
+FORMAT_LABELS = {"txt": "Văn bản", "md": "Markdown", "docx": "Word", "doc": "Word 97–2003", "odt": "OpenDocument",
+                 "rtf": "RTF", "pdf": "PDF", "html": "Trang web", "image": "Ảnh quét"}
+DOCUMENTS_SHOWN = 1000  # rows of the "Tài liệu" panel; the admin page lists every document
+
+
+def documents_html(pipeline: Pipeline | None) -> str:
+    """The "Tài liệu" panel: every indexed document's title, date and format."""
+    if pipeline is None:
+        return '<p class="hd-empty">Chưa có tài liệu nào được lập chỉ mục.</p>'
+    catalog = pipeline.index.manifest.get("catalog") or {}
+    names = list(pipeline.index.documents.names)
+    rows = []
+    for name in names[:DOCUMENTS_SHOWN]:
+        entry = catalog.get(name)
+        if entry is None:  # an index built before the catalog
+            d = pipeline.index.documents[name]
+            entry = {"title": d.title, "date": d.date, "format": d.format}
+        rows.append(
+            f'<tr data-doc="{html.escape(name)}"><td>{html.escape(entry["title"])}</td>'
+            f"<td>{html.escape(display_date(entry['date']))}</td>"
+            f"<td>{html.escape(FORMAT_LABELS.get(entry['format'], entry['format']))}</td></tr>"
+        )
+    more = (
+        f'<p class="hd-empty">… và {len(names) - DOCUMENTS_SHOWN} tài liệu khác.</p>'
+        if len(names) > DOCUMENTS_SHOWN
+        else ""
+    )
+    return (
+        f'<p class="hd-doc-count">{len(names)} tài liệu đã lập chỉ mục.</p>'
+        '<table class="hd-docs"><thead><tr><th>Tiêu đề</th><th>Ngày</th><th>Định dạng</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>{more}"
+    )
+
+
 SOURCES_EMPTY = '<p class="hd-empty">Nguồn trích dẫn của câu trả lời sẽ hiện ở đây.</p>'
 SOURCES_SEARCHING = f'<p class="hd-searching">{SEARCHING}</p>'
 
-Outputs = tuple[Any, list[Any], str, str, str]  # textbox, chat history, topic, sources panel, copy text
+# textbox, chat history, topic, sources panel, copy text, conversation id
+Outputs = tuple[Any, list[Any], str, str, str, str]
 
 
 class Chat:
-    """The chat page's event handlers, bound to one pipeline (None: no index loaded) or a LivePipeline."""
+    """The chat page's event handlers, bound to one pipeline (None: no index loaded) or a LivePipeline.
 
-    def __init__(self, pipeline: Pipeline | LivePipeline | None) -> None:
+    With a database, every answered turn is logged in the question log, in its conversation.
+    """
+
+    def __init__(self, pipeline: Pipeline | LivePipeline | None, db: Database | None = None) -> None:
         from rag.pipeline import LivePipeline
 
         self.live = pipeline if isinstance(pipeline, LivePipeline) else LivePipeline.fixed(pipeline, NO_INDEX)
+        self.db = db
+
+    def documents(self) -> str:
+        """The "Tài liệu" panel for the index loaded now (refreshed on every page load)."""
+        return documents_html(self.live.get())
+
+    def log(self, conversation: str, question: str, asked: str, answer: Answer) -> str:
+        """Log an answered turn; the conversation id (a new one at the start of a conversation)."""
+        from rag.database import new_id
+        from rag.pipeline import answer_json
+
+        if self.db is None:
+            return conversation
+        conversation = conversation or new_id()
+        reply = answer_json(answer)
+        self.db.log_question(
+            conversation, question, asked if asked != question else None, reply, answer.timings_ms["total"]
+        )
+        return conversation
 
     def banner(self) -> Any:
         """The notice above the chat for the index loaded now (refreshed on every page load)."""
         text = banner_text(self.live.get())
         return gr.Markdown(text or "", visible=text is not None)
 
-    def respond(self, message: str, history: list[Any] | None, topic: str) -> Iterator[Outputs]:
+    def respond(
+        self, message: str, history: list[Any] | None, topic: str, conversation: str = ""
+    ) -> Iterator[Outputs]:
         """Stream one turn: the question and "Đang tìm…" at once, then the answer line by line, then sources."""
         history = list(history or [])
         question = (message or "").strip()
         if not question:
-            yield gr.skip(), history, topic, gr.skip(), gr.skip()
+            yield gr.skip(), history, topic, gr.skip(), gr.skip(), conversation
             return
         history += [
             {"role": "user", "content": escape_markdown(question)},
             {"role": "assistant", "content": f"⏳ {SEARCHING}"},
         ]
-        yield "", list(history), topic, SOURCES_SEARCHING, ""
+        yield "", list(history), topic, SOURCES_SEARCHING, "", conversation
 
         pipeline = self.live.get()
         if pipeline is None:
             history[-1] = {"role": "assistant", "content": f"{NO_INDEX} ({escape_markdown(self.live.problem)})"}
-            yield "", list(history), topic, SOURCES_EMPTY, ""
+            yield "", list(history), topic, SOURCES_EMPTY, "", conversation
             return
         if len(question) > MAX_QUESTION_CHARS:
             history[-1] = {
                 "role": "assistant",
                 "content": f"Câu hỏi dài {len(question)} ký tự; hãy rút gọn dưới {MAX_QUESTION_CHARS} ký tự.",
             }
-            yield "", list(history), topic, SOURCES_EMPTY, ""
+            yield "", list(history), topic, SOURCES_EMPTY, "", conversation
             return
         asked, new_topic = retrieval_question(question, topic)
         try:
             answer = pipeline.ask(asked)
         except HoidapError as exc:
             history[-1] = {"role": "assistant", "content": f"Không trả lời được: {escape_markdown(str(exc))}"}
-            yield "", list(history), topic, SOURCES_EMPTY, ""
+            yield "", list(history), topic, SOURCES_EMPTY, "", conversation
             return
+        conversation = self.log(conversation, question, asked, answer)
 
         lines = message_markdown(answer).split("\n")
         for i in range(1, len(lines)):
             if lines[i - 1].strip():  # one update per non-empty line
                 history[-1] = {"role": "assistant", "content": "\n".join(lines[:i])}
-                yield "", list(history), new_topic, SOURCES_SEARCHING, ""
+                yield "", list(history), new_topic, SOURCES_SEARCHING, "", conversation
                 time.sleep(STREAM_DELAY_S)
         history[-1] = {"role": "assistant", "content": "\n".join(lines)}
-        yield "", list(history), new_topic, sources_html(answer, pipeline.index.documents), copy_text(answer)
+        sources = sources_html(answer, pipeline.index.documents)
+        yield "", list(history), new_topic, sources, copy_text(answer), conversation
 
     @staticmethod
     def clear() -> Outputs:
         """An empty conversation."""
-        return "", [], "", SOURCES_EMPTY, ""
+        return "", [], "", SOURCES_EMPTY, "", ""
 
 
 def fallback_notice(pipeline: Pipeline | None) -> str | None:
@@ -311,15 +377,18 @@ def banner_text(pipeline: Pipeline | None) -> str | None:
     return fallback_notice(pipeline)
 
 
-def build_app(pipeline: Pipeline | LivePipeline | None, settings: Settings) -> gr.Blocks:
+def build_app(
+    pipeline: Pipeline | LivePipeline | None, settings: Settings, db: Database | None = None
+) -> gr.Blocks:
     """The chat page as Gradio Blocks; mount it with THEME and CSS (see ui.server.create_app).
 
     Args:
         pipeline: the loaded pipeline, a LivePipeline that follows the index folder, or None
             to show how to build the index.
         settings: the settings the server runs with.
+        db: the store the question log goes to (None: questions are not logged).
     """
-    chat = Chat(pipeline)
+    chat = Chat(pipeline, db)
     with gr.Blocks(title=TITLE, analytics_enabled=False) as blocks:
         gr.Markdown(
             f"# {TITLE}\nĐặt câu hỏi bằng tiếng Việt về các tài liệu đã lập chỉ mục; "
@@ -358,9 +427,12 @@ def build_app(pipeline: Pipeline | LivePipeline | None, settings: Settings) -> g
                     examples = [gr.Button(q, size="sm", elem_classes="hd-example") for q in EXAMPLES]
             with gr.Column(scale=2):
                 sources = gr.HTML(SOURCES_EMPTY, elem_id="hd-sources", js_on_load=None, max_height=820)
+                with gr.Accordion("Tài liệu", open=False, elem_id="hd-documents"):
+                    documents = gr.HTML(chat.documents(), elem_id="hd-document-list", max_height=480)
         copied = gr.Textbox(visible="hidden", elem_id="hd-copy-text")
+        conversation = gr.State("")
 
-        outputs = [box, chatbot, topic, sources, copied]
+        outputs = [box, chatbot, topic, sources, copied, conversation]
         # One shared pool for every way of asking: questions from several users run side by side.
         ask_options: dict[str, Any] = {
             "outputs": outputs,
@@ -368,12 +440,13 @@ def build_app(pipeline: Pipeline | LivePipeline | None, settings: Settings) -> g
             "concurrency_limit": 8,
             "show_progress": "minimal",
         }
-        box.submit(chat.respond, inputs=[box, chatbot, topic], **ask_options)
-        send.click(chat.respond, inputs=[box, chatbot, topic], **ask_options)
+        box.submit(chat.respond, inputs=[box, chatbot, topic, conversation], **ask_options)
+        send.click(chat.respond, inputs=[box, chatbot, topic, conversation], **ask_options)
         for button in examples:
-            button.click(chat.respond, inputs=[button, chatbot, topic], **ask_options)
+            button.click(chat.respond, inputs=[button, chatbot, topic, conversation], **ask_options)
         clear.click(chat.clear, outputs=outputs, queue=False)
         chatbot.clear(chat.clear, outputs=outputs, queue=False)  # the chat's own trash icon forgets the topic too
         copy.click(None, inputs=[copied], js=COPY_JS)
         blocks.load(chat.banner, outputs=[banner], queue=False)
+        blocks.load(chat.documents, outputs=[documents], queue=False)
     return blocks

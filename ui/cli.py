@@ -10,9 +10,13 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.errors import HoidapError
 from rag.settings import RETRIEVAL_MODES, Settings
+
+if TYPE_CHECKING:
+    from rag.index import BuildReport
 
 SAMPLE_QUESTION = "Báo cáo của Thành ủy xác định 4 mục tiêu năm 2021 là gì?"
 
@@ -45,19 +49,71 @@ def cmd_index(args: argparse.Namespace) -> int:
     from rag.index import build_index
 
     settings = _settings(args)
+    if args.watch:
+        return watch(settings)
     report = build_index(settings)
+    say_report(report, settings)
+    return 0
+
+
+WATCH_POLL_S = 2.0  # how often --watch looks at the corpus folder; a change must also hold still this long
+
+
+def corpus_state(corpus: Path) -> frozenset[tuple[str, int, int]]:
+    """(name, size, mtime) of every document file: what changes when a file is added, changed or removed."""
+    from rag.documents import corpus_files
+
+    state = set()
+    for path in corpus_files(corpus):
+        try:
+            st = path.stat()
+        except OSError:
+            continue  # removed while we looked
+        state.add((path.relative_to(corpus).as_posix(), st.st_size, st.st_mtime_ns))
+    return frozenset(state)
+
+
+def watch(settings: Settings) -> int:
+    """Re-index whenever the corpus folder changes, until Ctrl-C; a failed build is reported, not fatal."""
+    import time
+
+    from rag.index import build_index
+
+    print(f"hoidap: watching {settings.corpus_dir} (Ctrl-C stops); `hoidap serve` loads each new index by itself",
+          flush=True)
+    seen: frozenset[tuple[str, int, int]] | None = None
+    try:
+        while True:
+            state = corpus_state(settings.corpus_dir)
+            if state != seen:
+                time.sleep(WATCH_POLL_S)  # a file still being copied keeps changing: wait until it holds still
+                if corpus_state(settings.corpus_dir) != state:
+                    continue
+                try:
+                    say_report(build_index(settings), settings)
+                except HoidapError as exc:
+                    print(f"hoidap: warning: {exc}; still watching", file=sys.stderr, flush=True)
+                seen = state
+            time.sleep(WATCH_POLL_S)
+    except KeyboardInterrupt:
+        print("hoidap: stopped watching; the index is whole", file=sys.stderr)
+        return 0
+
+
+def say_report(report: BuildReport, settings: Settings) -> None:
     if report.unchanged:
         print(
             f"index at {settings.index_dir} is up to date: {report.documents} documents, "
-            f"{report.chunks} chunks, nothing re-embedded ({report.seconds:.1f} s)"
+            f"{report.chunks} chunks, nothing re-embedded ({report.seconds:.1f} s)",
+            flush=True,
         )
     else:
         print(
             f"indexed {report.documents} documents into {report.chunks} chunks at "
             f"{settings.index_dir}: {report.embedded} embedded, {report.reused} reused, "
-            f"model {report.model} ({report.seconds:.1f} s)"
+            f"model {report.model} ({report.seconds:.1f} s)",
+            flush=True,
         )
-    return 0
 
 
 def format_answer(data: dict[str, object]) -> str:
@@ -187,9 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("index", help="build or update the index of the corpus")
-    p.add_argument("--corpus", type=Path, help="folder of .txt/.md files (default data/corpus)")
+    p.add_argument("--corpus", type=Path, help="folder of documents (default data/corpus)")
     p.add_argument("--index", type=Path, help="index folder (default data/index)")
     p.add_argument("--model", help="embedding model: hub name or local folder")
+    p.add_argument("--watch", action="store_true", help="stay running and re-index whenever the corpus folder changes")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ask", help="answer one question with cited sources")

@@ -31,6 +31,8 @@ from rag.errors import HoidapError
 from rag.settings import Settings
 
 if TYPE_CHECKING:
+    from embeddings.encoder import Encoder
+    from rag.database import Database
     from rag.pipeline import LivePipeline, Pipeline
     from rag.records import Document
 
@@ -172,21 +174,38 @@ def document_page(document: Document, start: int, end: int) -> str:
 
 
 def create_app(pipeline: Pipeline | LivePipeline | None, settings: Settings) -> FastAPI:
-    """The whole server as one ASGI app: API and widget routes first, then the chat page at "/".
+    """The whole server as one ASGI app: API, admin and widget routes first, then the chat page at "/".
+
+    Opens (or creates) the SQLite store in `settings.data_dir` and starts the job worker.
 
     Args:
         pipeline: the loaded pipeline; a LivePipeline that follows the index folder (as `serve`
             uses); or None (the API then answers 503, the page says how to index).
         settings: settings; `allowed_origins` sets CORS and frame-ancestors.
+
+    Raises:
+        HoidapError: the data folder or its database cannot be used.
     """
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 
+    from rag.database import Database
+    from rag.jobs import Jobs
     from rag.pipeline import LivePipeline, answer_json
+    from ui.admin import add_admin_routes
     from ui.app import CSS, THEME, build_app
 
     live = pipeline if isinstance(pipeline, LivePipeline) else LivePipeline.fixed(pipeline, NO_INDEX)
+    db = Database.in_folder(settings.data_dir)
+
+    def loaded_encoder() -> Encoder | None:
+        current = live.get()
+        return current.encoder if current is not None else None
+
+    jobs = Jobs(settings, db, loaded_encoder)
+    jobs.start()
     app = FastAPI(title="hoidap", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.db, app.state.jobs = db, jobs
 
     @app.get("/api/health")
     def health() -> JSONResponse:
@@ -213,12 +232,22 @@ def create_app(pipeline: Pipeline | LivePipeline | None, settings: Settings) -> 
         explain = data.get("explain", False)
         if not isinstance(explain, bool):
             return error(400, '"explain" must be true or false')
+        conversation = data.get("conversation")
+        if conversation is not None and (not isinstance(conversation, str) or len(conversation) > 100):
+            return error(400, '"conversation" must be the id a previous answer gave, or left out')
         try:
             # The pipeline is read-only; asks run side by side in the thread pool.
             answer = await run_in_threadpool(current.ask, data["question"], data.get("k"), None, explain)
         except HoidapError as exc:
             return error(400, str(exc))
-        return JSONResponse(answer_json(answer))
+        reply = answer_json(answer)
+        client = f"{request.client.host if request.client else '?'} {request.headers.get('user-agent', '')[:200]}"
+        # Logged (and committed) before the reply goes out.
+        reply["conversation"] = await run_in_threadpool(
+            log_turn, db, conversation, reply, client if settings.log_clients else None
+        )
+        reply["understood_as"] = None
+        return JSONResponse(reply)
 
     @app.get("/widget")
     def widget() -> FileResponse:
@@ -257,9 +286,11 @@ def create_app(pipeline: Pipeline | LivePipeline | None, settings: Settings) -> 
         page = document_page(found, start, end)
         return HTMLResponse(page, headers={"Content-Security-Policy": DOCUMENT_CSP})
 
+    add_admin_routes(app, live, settings, db, jobs)
+
     app = gr.mount_gradio_app(
         app,
-        build_app(live, settings),
+        build_app(live, settings, db),
         path="/",
         theme=THEME,
         css=CSS,
@@ -271,6 +302,16 @@ def create_app(pipeline: Pipeline | LivePipeline | None, settings: Settings) -> 
     )
     app.add_middleware(OriginPolicy, allowed_origins=settings.allowed_origins)
     return app
+
+
+def log_turn(db: Database, conversation: str | None, reply: dict[str, Any], client: str | None) -> str:
+    """Log one answered question in its conversation (an unknown or missing id starts a new one); the id."""
+    from rag.database import new_id
+
+    if conversation is None or db.next_turn(conversation) == 1:
+        conversation = new_id()
+    db.log_question(conversation, reply["question"], None, reply, reply["timings_ms"]["total"], client)
+    return conversation
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -311,6 +352,11 @@ def serve(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
     base = f"http://{host}:{sock.getsockname()[1]}"
     print(f"hoidap: chat at {base}/  ·  API {base}/api/ask  ·  widget {base}/widget", flush=True)
     print(f'hoidap: embed in a page with <script src="{base}/widget.js" defer></script>', flush=True)
+    if settings.admin_token:
+        print(f"hoidap: administration at {base}/quan-tri (the HOIDAP_ADMIN_TOKEN logs in)", flush=True)
+    else:
+        print("hoidap: document changes from the browser are off; set HOIDAP_ADMIN_TOKEN to use "
+              f"{base}/quan-tri", flush=True)
     if not settings.allowed_origins:
         print("hoidap: only this origin may frame the widget; set HOIDAP_ALLOWED_ORIGINS to allow others", flush=True)
     uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
