@@ -330,7 +330,8 @@ def _build(settings: Settings, log: Log, encoder: Encoder | None, progress: Prog
     todo: list[int] = []
     for chunk in chunks:
         document = by_doc[chunk.doc]
-        found = old_ids.get((document.sha256, chunk.start, chunk.end, embedding_text(document, chunk)))
+        # pop: an old chunk is reused once; a second document with the same text is embedded itself
+        found = old_ids.pop((document.sha256, chunk.start, chunk.end, embedding_text(document, chunk)), None)
         if found is None:
             todo.append(chunk.id)
         else:

@@ -82,7 +82,11 @@ def inside(folder: Path, name: str) -> Path:
     """`folder / name`, or Refused(404) when that would be outside `folder` or hidden."""
     root = folder.resolve()
     path = (root / name).resolve()
-    if path == root or root not in path.parents or any(p.startswith((".", "~$")) for p in Path(name).parts):
+    if (
+        root not in path.parents
+        or path.relative_to(root).as_posix() != name  # "a/../b.txt", "/etc/x", a link out of the folder
+        or any(p.startswith((".", "~$")) for p in Path(name).parts)
+    ):
         raise Refused(404, f"no document {name!r} in the collection; GET /api/documents lists them")
     return path
 
@@ -119,11 +123,22 @@ class Jobs:
         db: Database,
         encoder: Callable[[], Encoder | None],
         log: Callable[[str], None] = lambda m: print(m, file=sys.stderr, flush=True),
+        built: Callable[[], object] = lambda: None,
     ) -> None:
+        """
+        Args:
+            settings: corpus and index folders, chunking, upload limit.
+            db: where jobs are kept.
+            encoder: the model the server has loaded now (None: a build loads its own).
+            log: where warnings go (the server's log).
+            built: called after each build, before its job is marked done: the server loads the
+                new index there, so a job that is done is answerable.
+        """
         self.settings = settings
         self.db = db
         self.encoder = encoder
         self.log = log
+        self.built = built
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._names_lock = threading.Lock()
@@ -260,6 +275,7 @@ class Jobs:
         try:
             build_index(self.settings, log=warnings.append, encoder=self.encoder(), progress=progress)
             indexed = set(read_manifest(self.settings.index_dir)["documents"])
+            self.built()
         except HoidapError as exc:
             self._fail(job, undo, str(exc))
             return
@@ -285,6 +301,7 @@ class Jobs:
         # The corpus may now hold nothing readable: the index of the first build then stays.
         with contextlib.suppress(HoidapError):
             build_index(self.settings, log=lambda _m: None, encoder=self.encoder())
+            self.built()
         kept = [n for n in job.files if n not in skipped]
         added = f"Đã thêm {len(kept)} tệp. " if kept else ""
         self.db.update_job(
@@ -301,8 +318,9 @@ class Jobs:
 def why(name: str, warnings: list[str]) -> str:
     """The build's reason for skipping `name`."""
     for line in warnings:
-        if line.startswith(f"skipped {name}:"):
-            return f"{name}: {line.removeprefix(f'skipped {name}:').strip()}"
+        _, found, reason = line.partition(f"skipped {name}: ")
+        if found:
+            return f"{name}: {reason}"
     return f"{name}: không rõ lý do"
 
 

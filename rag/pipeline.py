@@ -268,6 +268,15 @@ class LivePipeline:
                 self._lock.release()
         return self.pipeline
 
+    def reload(self) -> Pipeline | None:
+        """Look at the index folder now (after a build this process made), waiting for a reload in progress."""
+        if self.interval_s == math.inf:
+            return self.pipeline
+        with self._lock:
+            self._refresh()
+            self._checked = time.monotonic()
+        return self.pipeline
+
     def _refresh(self) -> None:
         folder = self.settings.index_dir
         stamp = index_stamp(folder)
@@ -330,5 +339,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         ],
         "model": answer.model,
         "timings_ms": answer.timings_ms,
+        "conversation": None,  # the server fills in the conversation this turn was logged in
+        "understood_as": None,
         **({"explain": answer.explain} if answer.explain is not None else {}),
     }

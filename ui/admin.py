@@ -172,12 +172,14 @@ def add_admin_routes(app: FastAPI, live: LivePipeline, settings: Settings, db: D
     async def upload(request: Request) -> JSONResponse:
         if (denied := refused_by_token(request, settings)) is not None:
             return denied
-        limit = settings.max_upload_mb * 2**20
+        limit = settings.max_upload_mb * 2**20  # for each file
+        whole = MAX_FILES * limit + 64 * 1024  # for the request: every file at the limit, and the multipart framing
         too_large = error(
-            413, f"the upload is over {settings.max_upload_mb} MB (HOIDAP_MAX_UPLOAD_MB); send fewer or smaller files"
+            413, f"the upload is over {MAX_FILES} × {settings.max_upload_mb} MB (HOIDAP_MAX_UPLOAD_MB for each "
+            "file); send fewer or smaller files"
         )
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit + 64 * 1024:  # room for the multipart framing
+        if declared.isdigit() and int(declared) > whole:
             return too_large
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             return error(400, "send the files as multipart/form-data, one or more 'file' fields")
@@ -187,7 +189,7 @@ def add_admin_routes(app: FastAPI, live: LivePipeline, settings: Settings, db: D
             nonlocal received
             message = await request.receive()
             received += len(message.get("body", b""))
-            if received > limit + 64 * 1024:
+            if received > whole:
                 raise TooLarge
             return message
 

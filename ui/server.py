@@ -202,7 +202,7 @@ def create_app(pipeline: Pipeline | LivePipeline | None, settings: Settings) -> 
         current = live.get()
         return current.encoder if current is not None else None
 
-    jobs = Jobs(settings, db, loaded_encoder)
+    jobs = Jobs(settings, db, loaded_encoder, built=live.reload)
     jobs.start()
     app = FastAPI(title="hoidap", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.db, app.state.jobs = db, jobs
@@ -246,7 +246,6 @@ def create_app(pipeline: Pipeline | LivePipeline | None, settings: Settings) -> 
         reply["conversation"] = await run_in_threadpool(
             log_turn, db, conversation, reply, client if settings.log_clients else None
         )
-        reply["understood_as"] = None
         return JSONResponse(reply)
 
     @app.get("/widget")

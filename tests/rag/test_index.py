@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -82,6 +83,23 @@ def test_changed_added_and_removed_documents(corpus_copy: Path, tmp_path: Path) 
     for question in ("4 mục tiêu năm 2021 là gì?", "sinh hoat chi bo", "Đảng bộ quận Đống Đa"):
         assert np.allclose(index.lexical.scores(question), fresh.scores(question), atol=1e-5)
     assert not index.lexical.has(key("Dũng"))  # only the removed document named him
+
+
+def test_a_second_copy_of_a_document_is_indexed_beside_the_first(corpus_copy: Path, tmp_path: Path) -> None:
+    # Both copies' chunks have the same content key; each old chunk is reused once, the copy is embedded.
+    settings = settings_for(corpus_copy, tmp_path / "ix")
+    build_index(settings, log=QUIET)
+    original = corpus_copy / "000_cf24b04885448ff3.txt"
+    shutil.copy(original, corpus_copy / "zz-copy.txt")
+    again = build_index(settings, log=QUIET)
+    index = load_index(settings.index_dir)
+    copies = [c for c in index.chunks if c.doc == "zz-copy.txt"]
+    assert again.embedded == len(copies) > 0
+    vectors = index.vectors.vectors()
+    firsts = [c.id for c in index.chunks if c.doc == original.name]
+    assert np.allclose(vectors[[c.id for c in copies]], vectors[firsts], atol=1e-5)
+    fresh = LexicalIndex.build([c.text for c in index.chunks])
+    assert np.allclose(index.lexical.scores("4 mục tiêu năm 2021"), fresh.scores("4 mục tiêu năm 2021"), atol=1e-5)
 
 
 def _big_corpus(folder: Path) -> None:

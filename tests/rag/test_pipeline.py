@@ -90,7 +90,9 @@ def test_bad_questions_are_rejected(pipeline, question: object) -> None:  # type
 
 def test_answer_object_shape(pipeline) -> None:  # type: ignore[no-untyped-def]
     data = answer_json(pipeline.ask("Ai phát biểu khai mạc Hội nghị lần thứ mười một?"))
-    assert set(data) == {"question", "answer", "refused", "citations", "passages", "model", "timings_ms"}
+    assert set(data) == {
+        "question", "answer", "refused", "citations", "passages", "model", "timings_ms", "conversation", "understood_as"
+    }
     assert set(data["timings_ms"]) == {"retrieve", "answer", "total"}
     assert len(data["passages"]) == 5
     assert [p["rank"] for p in data["passages"]] == [1, 2, 3, 4, 5]

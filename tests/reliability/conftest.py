@@ -34,7 +34,8 @@ class Served:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, **QUIET_ENV, **(env or {})},
+            # The SQLite store beside the index, never in the repo's data/ folder.
+            env={**os.environ, **QUIET_ENV, "HOIDAP_DATA_DIR": str(index.parent / "data"), **(env or {})},
             cwd=ROOT,
         )
         self.stdout: list[str] = []
@@ -157,7 +158,10 @@ def check_answer(pipeline: Any) -> Callable[..., None]:
     def check(data: Any, documents: Mapping[str, Any] | None = None) -> None:
         documents = pipeline.index.documents if documents is None else documents
         assert isinstance(data, dict), data
-        assert set(data) == {"question", "answer", "refused", "citations", "passages", "model", "timings_ms"}
+        assert set(data) == {
+            "question", "answer", "refused", "citations", "passages", "model", "timings_ms", "conversation",
+            "understood_as",
+        }
         assert isinstance(data["answer"], str) and data["answer"].strip()
         assert isinstance(data["refused"], bool)
         numbers = {c["n"] for c in data["citations"]}

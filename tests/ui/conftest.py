@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -79,14 +80,22 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+def private_data(settings: Any, folder: Path) -> Any:
+    """The settings with the SQLite store in `folder` when they name the default data folder (never the repo's)."""
+    from rag.settings import Settings
+
+    return replace(settings, data_dir=folder) if settings.data_dir == Settings().data_dir else settings
+
+
 @pytest.fixture
-def live_server() -> Iterator[Callable[..., LiveServer]]:
+def live_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     """Start servers with `live_server(pipeline, settings)`; all are stopped after the test."""
     from ui.server import create_app
 
     started: list[LiveServer] = []
 
     def start(pipeline: Any, settings: Any) -> LiveServer:
+        settings = private_data(settings, tmp_path / f"data-{len(started)}")
         server = LiveServer(create_app(pipeline, settings), free_socket()).start()
         started.append(server)
         return server

@@ -19,15 +19,17 @@ INTRANET = "http://intranet.example:8080"
 
 
 @pytest.fixture(scope="module")
-def client(pipeline: Any, index_dir: Path) -> Iterator[TestClient]:
-    settings = Settings(corpus_dir=CORPUS, index_dir=index_dir, allowed_origins=(INTRANET,))
+def client(pipeline: Any, index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    settings = Settings(
+        corpus_dir=CORPUS, index_dir=index_dir, allowed_origins=(INTRANET,), data_dir=tmp_path_factory.mktemp("data")
+    )
     with TestClient(create_app(pipeline, settings)) as c:
         yield c
 
 
 @pytest.fixture(scope="module")
-def no_index_client() -> Iterator[TestClient]:
-    with TestClient(create_app(None, Settings())) as c:
+def no_index_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    with TestClient(create_app(None, Settings(data_dir=tmp_path_factory.mktemp("data")))) as c:
         yield c
 
 
@@ -47,7 +49,9 @@ def test_ask_returns_the_answer_object(client: TestClient, pipeline: Any) -> Non
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/json")
     data = r.json()
-    assert set(data) == {"question", "answer", "refused", "citations", "passages", "model", "timings_ms"}
+    assert set(data) == {
+        "question", "answer", "refused", "citations", "passages", "model", "timings_ms", "conversation", "understood_as"
+    }
     assert data["question"] == QUESTION
     assert data["refused"] is False
     assert len(data["passages"]) == 3
@@ -215,8 +219,8 @@ def test_document_page_marks_pages_and_headings() -> None:
     assert '<mark id="trich-dan">Nội dung thứ nhất.</mark>' in page
 
 
-def test_allowed_origins_match_without_a_trailing_slash() -> None:
-    with TestClient(create_app(None, Settings(allowed_origins=(INTRANET + "/",)))) as c:
+def test_allowed_origins_match_without_a_trailing_slash(tmp_path: Path) -> None:
+    with TestClient(create_app(None, Settings(allowed_origins=(INTRANET + "/",), data_dir=tmp_path))) as c:
         pre = c.options("/api/ask", headers={"Origin": INTRANET, "Access-Control-Request-Method": "POST"})
         assert pre.status_code == 204
         assert pre.headers["access-control-allow-origin"] == INTRANET

@@ -58,7 +58,7 @@ def test_the_page_follows_an_index_that_appears(index_dir: Path, tmp_path: Path)
 
 def test_respond_streams_searching_then_the_answer_and_its_sources(pipeline: Pipeline) -> None:
     turns = list(Chat(pipeline).respond(QUESTION, [], ""))
-    box, history, topic, sources, copied = turns[0]
+    box, history, topic, sources, copied, _conversation = turns[0]
     assert box == ""
     assert history[0] == {"role": "user", "content": escape_markdown(QUESTION)}
     assert SEARCHING in history[1]["content"]
@@ -67,7 +67,7 @@ def test_respond_streams_searching_then_the_answer_and_its_sources(pipeline: Pip
     lengths = [len(t[1][-1]["content"]) for t in turns[1:]]
     assert lengths == sorted(lengths)
 
-    box, history, topic, sources, copied = turns[-1]
+    box, history, topic, sources, copied, _conversation = turns[-1]
     answer = history[-1]["content"]
     for marker in ("Thứ nhất", "Thứ hai", "Thứ ba", "Thứ tư", "**Nguồn:**", "\\[1\\]"):
         assert marker in answer
