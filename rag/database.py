@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import HoidapError
-from rag.text import fold, is_question_word, nfc, words
+from rag.text import content_terms, fold, nfc
 
 FILE_NAME = "hoidap.sqlite3"
 BUSY_TIMEOUT_MS = 10_000  # a writer waits this long for another one (the job thread, an answer) to commit
@@ -362,12 +362,13 @@ class Database:
 
 # ---------------------------------------------------------------- questions nobody could answer
 
-SAME_WORDING = 0.5  # Jaccard of content words: two questions group when they share at least as many as they do not
+SAME_WORDING = 0.5  # Jaccard of content terms: two questions group when they share at least as many as they do not
 
 
 def wording(question: str) -> frozenset[str]:
-    """The words a question asks about, unaccented, without question words ("là gì", "bao nhiêu", "những")."""
-    return frozenset(fold(w) for clause in words(nfc(question)) for w in clause if not is_question_word(w))
+    """What a question asks about: its words and word pairs, unaccented, without question words ("là gì",
+    "bao nhiêu", "những"). The pairs keep "nghỉ học tạm thời" apart from "buộc thôi học"."""
+    return frozenset(content_terms(question, folded=True))
 
 
 def similar_groups(questions: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

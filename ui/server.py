@@ -173,7 +173,9 @@ def document_page(document: Document, start: int, end: int) -> str:
     )
 
 
-def create_app(pipeline: Pipeline | LivePipeline | None, settings: Settings) -> FastAPI:
+def create_app(
+    pipeline: Pipeline | LivePipeline | None, settings: Settings, db: Database | None = None
+) -> FastAPI:
     """The whole server as one ASGI app: API, admin and widget routes first, then the chat page at "/".
 
     Opens (or creates) the SQLite store in `settings.data_dir` and starts the job worker.
@@ -182,6 +184,7 @@ def create_app(pipeline: Pipeline | LivePipeline | None, settings: Settings) -> 
         pipeline: the loaded pipeline; a LivePipeline that follows the index folder (as `serve`
             uses); or None (the API then answers 503, the page says how to index).
         settings: settings; `allowed_origins` sets CORS and frame-ancestors.
+        db: the store opened already (default: opened from `settings.data_dir`).
 
     Raises:
         HoidapError: the data folder or its database cannot be used.
@@ -196,7 +199,7 @@ def create_app(pipeline: Pipeline | LivePipeline | None, settings: Settings) -> 
     from ui.app import CSS, THEME, build_app
 
     live = pipeline if isinstance(pipeline, LivePipeline) else LivePipeline.fixed(pipeline, NO_INDEX)
-    db = Database.in_folder(settings.data_dir)
+    db = db or Database.in_folder(settings.data_dir)
 
     def loaded_encoder() -> Encoder | None:
         current = live.get()
@@ -332,13 +335,15 @@ def serve(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
     builds or rebuilds the index, the server loads it by itself.
 
     Raises:
-        HoidapError: the address cannot be listened on.
+        HoidapError: the address cannot be listened on, or the data folder cannot be used.
     """
     import uvicorn
 
+    from rag.database import Database
     from rag.pipeline import LivePipeline
 
     sock = listen(host, port)
+    db = Database.in_folder(settings.data_dir)  # a damaged store is said before the model loads
     live = LivePipeline(settings)
     if live.get() is None:
         print(
@@ -347,7 +352,7 @@ def serve(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
             file=sys.stderr,
             flush=True,
         )
-    app = create_app(live, settings)
+    app = create_app(live, settings, db)
     base = f"http://{host}:{sock.getsockname()[1]}"
     print(f"hoidap: chat at {base}/  ·  API {base}/api/ask  ·  widget {base}/widget", flush=True)
     print(f'hoidap: embed in a page with <script src="{base}/widget.js" defer></script>', flush=True)
