@@ -217,9 +217,9 @@ def test_reuse_is_keyed_by_content_not_position(corpus_copy: Path, tmp_path: Pat
     settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
     build_index(settings, log=lambda _m: None)
 
-    def cleaned_differently(corpus_dir: Path, warn: list[str], known=None):  # type: ignore[no-untyped-def]
+    def cleaned_differently(corpus_dir: Path, warn: list[str], known=None, progress=None):  # type: ignore[no-untyped-def]
         # The first document loses its first content line (the text, and so its hash, is unchanged).
-        documents = load_corpus(corpus_dir, warn, known)
+        documents = load_corpus(corpus_dir, warn, known, progress)
         first = documents[0]
         start = first.text.index("\n", first.content[0][0]) + 1
         documents[0] = replace(first, content=((start, first.content[0][1]), *first.content[1:]))

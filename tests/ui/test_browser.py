@@ -351,3 +351,83 @@ def test_examples_page_is_self_contained() -> None:
     assert text.count("<script") == 1 and "/widget.js" in text and "defer" in text
     # Only the widget script points at another host; no fonts, images or scripts from the internet.
     assert "https://" not in text
+
+
+ADMIN_TOKEN = "browser-admin-token-0123456789"
+DOCX_QUESTION = "Sinh viên đăng ký tối thiểu bao nhiêu tín chỉ trong mỗi học kỳ chính?"
+
+
+def test_admin_uploads_a_word_file_that_the_chat_then_answers_from_and_deletes_it(
+    browser: Any, live_server: Callable[..., Any], index_dir: Path, tmp_path: Path
+) -> None:
+    from bench.documents import regulation, write_docx
+    from rag.pipeline import LivePipeline
+
+    shutil.copytree(CORPUS, tmp_path / "corpus")
+    shutil.copytree(index_dir, tmp_path / "index")
+    settings = Settings(
+        corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", data_dir=tmp_path / "data",
+        admin_token=ADMIN_TOKEN,
+    )
+    server = live_server(LivePipeline(settings), settings)
+    (tmp_path / "upload").mkdir()
+    docx = write_docx(tmp_path / "upload" / "quy-che-dao-tao.docx", regulation(8))
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    admin = context.new_page()
+    confirmed: list[str] = []
+    console: list[str] = []
+
+    def accept(dialog: Any) -> None:  # the delete confirmation
+        confirmed.append(dialog.message)
+        dialog.accept()
+
+    admin.on("dialog", accept)
+    admin.on("console", lambda message: console.append(message.text))
+    admin.goto(server.url + "/quan-tri")
+
+    admin.locator("#token").fill("sai-ma-quan-tri-000000")
+    admin.locator("#login-submit").click()
+    admin.locator("#login-error").wait_for(timeout=TIMEOUT_MS)
+    assert "không đúng" in admin.locator("#login-error").inner_text()
+    admin.locator("#token").fill(ADMIN_TOKEN)
+    admin.locator("#login-submit").click()
+    admin.locator("#main").wait_for(timeout=TIMEOUT_MS)
+    admin.locator('#doc-table tr[data-doc="000_cf24b04885448ff3.txt"]').wait_for(timeout=TIMEOUT_MS)
+    admin.screenshot(path=str(tmp_path / "admin-before.png"), full_page=True)
+
+    admin.locator("#file-input").set_input_files(str(docx))
+    job = admin.locator("#jobs li.job[data-job]")
+    job.wait_for(timeout=TIMEOUT_MS)
+    assert job.locator("progress.job-progress").count() == 1
+    admin.locator("#jobs li.job[data-state=done]").wait_for(timeout=TIMEOUT_MS * 3)
+    progress = job.locator("progress.job-progress")
+    assert progress.get_attribute("value") == progress.get_attribute("max")
+    row = admin.locator('#doc-table tr[data-doc="quy-che-dao-tao.docx"]')
+    row.wait_for(timeout=TIMEOUT_MS)
+    assert "Word" in row.inner_text() or "docx" in row.inner_text()
+    admin.screenshot(path=str(tmp_path / "admin-after-upload.png"), full_page=True)
+
+    chat = context.new_page()
+    chat.goto(server.url + "/")
+    chat.locator("#hd-question textarea").wait_for(timeout=TIMEOUT_MS)
+    ask_in_chat(chat, DOCX_QUESTION)
+    assert "14 tín chỉ" in chat.locator(BOT).last.inner_text()
+    assert chat.locator("#hd-sources").inner_text().count("quy-che-dao-tao.docx") >= 1
+    chat.locator("#hd-documents").get_by_text("Tài liệu", exact=True).click()
+    listed = chat.locator('#hd-document-list tr[data-doc="quy-che-dao-tao.docx"]')
+    listed.wait_for(timeout=TIMEOUT_MS)
+    assert "Quy chế đào tạo" in listed.inner_text() and "Word" in listed.inner_text()
+    chat.screenshot(path=str(tmp_path / "chat-documents.png"), full_page=True)
+
+    row.get_by_role("button").click()
+    admin.locator("#jobs li.job[data-state=done]").nth(1).wait_for(timeout=TIMEOUT_MS * 3)
+    row.wait_for(state="detached", timeout=TIMEOUT_MS)
+
+    chat.reload()
+    chat.locator("#hd-question textarea").wait_for(timeout=TIMEOUT_MS)
+    ask_in_chat(chat, DOCX_QUESTION)
+    assert "14 tín chỉ" not in chat.locator(BOT).last.inner_text()
+    assert "quy-che-dao-tao.docx" not in chat.locator("#hd-sources").inner_text()
+    assert chat.locator('#hd-document-list tr[data-doc="quy-che-dao-tao.docx"]').count() == 0
+    assert confirmed == ["Xoá “quy-che-dao-tao.docx” khỏi bộ tài liệu và chỉ mục?"]
+    assert not [m for m in console if "Content Security Policy" in m]
