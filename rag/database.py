@@ -252,12 +252,6 @@ class Database:
             )
         return ids
 
-    def busy(self) -> Job | None:
-        row = self._connect().execute(
-            "SELECT * FROM jobs WHERE state IN ('running', 'queued') ORDER BY state = 'queued', created LIMIT 1"
-        ).fetchone()
-        return _job(row) if row else None
-
     # ------------------------------------------------------------ the question log
 
     def next_turn(self, conversation: str) -> int:

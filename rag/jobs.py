@@ -81,9 +81,10 @@ def safe_name(raw: object) -> str:
 def inside(folder: Path, name: str) -> Path:
     """`folder / name`, or Refused(404) when that would be outside `folder` or hidden."""
     root = folder.resolve()
-    path = (root / name).resolve()
+    path = (root / name.replace("\x00", "")).resolve()
     if (
-        root not in path.parents
+        "\x00" in name
+        or root not in path.parents
         or path.relative_to(root).as_posix() != name  # "a/../b.txt", "/etc/x", a link out of the folder
         or any(p.startswith((".", "~$")) for p in Path(name).parts)
     ):
@@ -254,12 +255,15 @@ class Jobs:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            job = self.db.next_job()
-            if job is None:
-                self._wake.wait(timeout=1.0)
-                self._wake.clear()
-                continue
-            self.run(job)
+            try:
+                job = self.db.next_job()
+                if job is not None:
+                    self.run(job)
+                    continue
+            except Exception:  # the store is locked or gone for a moment: say so and try again, never die
+                self.log("hoidap: the job worker hit an error and goes on:\n" + traceback.format_exc())
+            self._wake.wait(timeout=1.0)
+            self._wake.clear()
 
     def run(self, job: Job) -> None:
         """Run one job (marked running) to done or failed."""

@@ -60,7 +60,7 @@ CSS = """
 #hd-sources .hd-quote mark { background: #fff1a8; color: inherit; padding: 0 1px; }
 #hd-sources .hd-empty, #hd-sources .hd-searching { color: var(--body-text-color-subdued); }
 #hd-document-list table.hd-docs { width: 100%; border-collapse: collapse; font-size: 0.9em; }
-#hd-document-list th, #hd-document-list td { text-align: left; padding: 4px 6px;
+#hd-document-list th, #hd-document-list td { text-align: left; padding: 4px 6px; border: 0;
   border-bottom: 1px solid var(--border-color-primary); vertical-align: top; }
 #hd-document-list .hd-doc-count { color: var(--body-text-color-subdued); margin: 0 0 6px 0; }
 #hd-fallback { border: 1px solid #e0b252; background: #fff8e6; border-radius: 8px; padding: 8px 12px; }

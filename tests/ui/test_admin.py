@@ -285,7 +285,7 @@ def test_a_file_that_cannot_be_read_fails_its_job_and_leaves_the_index(client: T
 
 def test_deleting_a_document_that_does_not_exist_is_404(client: TestClient, settings: Settings) -> None:
     for doc in ("khong-co.txt", "..%2Fcorpus%2F000_cf24b04885448ff3.txt", "..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd",
-                ".hoidap-trash", "000_cf24b04885448ff3.txt%2F..%2F001_b8d377f4127674e8.txt"):
+                ".hoidap-trash", "000_cf24b04885448ff3.txt%2F..%2F001_b8d377f4127674e8.txt", "a%00b.txt"):
         r = client.delete(f"/api/documents/{doc}", headers=AUTH)
         assert r.status_code == 404, doc
         assert "GET /api/documents" in r.json()["error"], (doc, r.json())
