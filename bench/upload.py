@@ -96,6 +96,17 @@ def upload_body(path: Path) -> tuple[bytes, dict[str, str]]:
     return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
 
 
+def blocks_for(pages: int, folder: Path) -> list[Any]:
+    """The regulation cut to fill `pages` A4 pages as a PDF (the article count per page varies a little)."""
+    articles = int(pages * ARTICLES_PER_PAGE)
+    while True:
+        blocks = regulation(articles)
+        pdf = write_pdf(folder / "probe.pdf", blocks)
+        if len(read_document(pdf, pdf.name)[0].pages) <= pages or articles <= 1:
+            return blocks
+        articles -= 1
+
+
 def one_run(server: Server, path: Path) -> dict[str, float]:
     started = time.perf_counter()
     status, reply = server.call("POST", "/api/documents", *upload_body(path))
@@ -131,12 +142,12 @@ def main(argv: list[str] | None = None) -> int:
         build_index(settings, log=lambda _m: None)
         files = folder / "files"
         files.mkdir()
-        pdf = write_pdf(files / "quy-che-20-trang.pdf", regulation(int(20 * ARTICLES_PER_PAGE)))
-        docx = write_docx(files / "quy-che-5-trang.docx", regulation(int(5 * ARTICLES_PER_PAGE)))
+        pdf = write_pdf(files / "quy-che-20-trang.pdf", blocks_for(20, folder))
+        five = blocks_for(5, folder)
+        docx = write_docx(files / "quy-che-5-trang.docx", five)
         results["pdf_pages"] = len(read_document(pdf, pdf.name)[0].pages)
-        results["docx_text_of_pdf_pages"] = len(
-            read_document(write_pdf(folder / "same.pdf", regulation(int(5 * ARTICLES_PER_PAGE))), "same.pdf")[0].pages
-        )
+        same = write_pdf(folder / "same.pdf", five)
+        results["docx_text_of_pdf_pages"] = len(read_document(same, same.name)[0].pages)
         env = {
             "HOIDAP_ADMIN_TOKEN": TOKEN, "HOIDAP_CORPUS_DIR": str(folder / "corpus"),
             "HOIDAP_DATA_DIR": str(folder / "data"), "GRADIO_ANALYTICS_ENABLED": "False",

@@ -429,5 +429,16 @@ def test_admin_uploads_a_word_file_that_the_chat_then_answers_from_and_deletes_i
     assert "14 tín chỉ" not in chat.locator(BOT).last.inner_text()
     assert "quy-che-dao-tao.docx" not in chat.locator("#hd-sources").inner_text()
     assert chat.locator('#hd-document-list tr[data-doc="quy-che-dao-tao.docx"]').count() == 0
+    # What the chat could not answer shows on the admin page, the same question in two wordings as one group.
+    for question in ("Giá vé tàu điện Cát Linh – Hà Đông là bao nhiêu?", "Giá vé tàu Cát Linh Hà Đông bao nhiêu tiền?"):
+        ask_in_chat(chat, question)
+    admin.locator("#tab-questions").click()
+    admin.locator("#questions-table tbody tr").first.wait_for(timeout=TIMEOUT_MS)
+    assert "Giá vé tàu Cát Linh Hà Đông bao nhiêu tiền?" in admin.locator("#questions-table").inner_text()
+    admin.locator("#tab-unanswered").click()
+    group = admin.locator("#unanswered li.group").first
+    group.wait_for(timeout=TIMEOUT_MS)
+    assert group.locator(".badge").inner_text() == "2" and "Cát Linh" in group.inner_text()
+    admin.screenshot(path=str(tmp_path / "admin-unanswered.png"), full_page=True)
     assert confirmed == ["Xoá “quy-che-dao-tao.docx” khỏi bộ tài liệu và chỉ mục?"]
     assert not [m for m in console if "Content Security Policy" in m]
