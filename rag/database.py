@@ -66,6 +66,7 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+Undo = Sequence[tuple[str, str | None]]  # a job's (corpus file, backup of it in the trash or None)
 
 
 def _fold(text: str | None) -> str | None:
@@ -199,7 +200,7 @@ class Database:
 
     # ------------------------------------------------------------ jobs
 
-    def add_job(self, kind: str, files: Sequence[str], total: int = 0, undo: Sequence[Any] = ()) -> Job:
+    def add_job(self, kind: str, files: Sequence[str], total: int = 0, undo: Undo = ()) -> Job:
         job_id = new_id()
         with self.write() as conn:
             conn.execute(
@@ -220,9 +221,10 @@ class Database:
         rows = self._connect().execute("SELECT * FROM jobs ORDER BY created DESC, rowid DESC LIMIT ?", (limit,))
         return [_job(r) for r in rows]
 
-    def job_undo(self, job_id: str) -> list[Any]:
+    def job_undo(self, job_id: str) -> Undo:
+        """What to put back if the job fails: (corpus file, its backup in the trash or None) pairs."""
         row = self._connect().execute("SELECT undo FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return list(json.loads(row["undo"])) if row else []
+        return [(name, backup) for name, backup in json.loads(row["undo"])] if row else []
 
     def next_job(self) -> Job | None:
         """The oldest queued job, now marked running; None when nothing waits."""

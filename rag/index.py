@@ -11,6 +11,7 @@ or Ctrl-C leaves the previous index whole.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -111,6 +112,25 @@ class Index:
     @property
     def fallback_model(self) -> bool:
         return bool(self.manifest.get("fallback_model", False))
+
+    @functools.cached_property
+    def catalog(self) -> dict[str, dict[str, Any]]:
+        """Each document's title, date, format, pages, chunks, bytes and when it was indexed, by name.
+
+        Written by the build; an index built before it had one gets it derived (bytes 0, indexed None).
+        """
+        written = self.manifest.get("catalog")
+        if written is not None:
+            return dict(written)
+        counts = np.bincount(np.asarray(self.chunks.table)[:, 0], minlength=len(self.documents.names))
+        derived = {}
+        for number, name in enumerate(self.documents.names):
+            d = self.documents[name]
+            derived[name] = {
+                "title": d.title, "date": d.date, "format": d.format, "pages": len(d.pages) or None,
+                "chunks": int(counts[number]), "bytes": 0, "indexed": None,
+            }
+        return derived
 
 
 @dataclass(frozen=True)

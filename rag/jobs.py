@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.database import Database, Job, new_id
+from rag.database import Database, Job, Undo, new_id
 from rag.errors import HoidapError
 from rag.index import build_index, read_manifest
 from rag.readers import SUFFIXES, file_format
@@ -221,7 +221,7 @@ class Jobs:
     def reindex(self) -> Job:
         return self._submit("reindex", [], [])
 
-    def _submit(self, kind: str, files: list[str], undo: list[tuple[str, str | None]]) -> Job:
+    def _submit(self, kind: str, files: list[str], undo: Undo) -> Job:
         job = self.db.add_job(kind, files, undo=undo)
         self._wake.set()
         return job
@@ -234,10 +234,9 @@ class Jobs:
         os.replace(self.corpus / name, self.corpus / backup)
         return backup
 
-    def _undo(self, undo: list[tuple[str, str | None]] | list[list[str | None]]) -> None:
+    def _undo(self, undo: Undo) -> None:
         """Put the corpus folder back: files the job added go, files it moved to the trash come back."""
-        for name, backup in reversed([tuple(u) for u in undo]):
-            assert isinstance(name, str)
+        for name, backup in reversed(undo):
             target = self.corpus / name
             if backup is None:
                 with contextlib.suppress(FileNotFoundError):
@@ -245,7 +244,8 @@ class Jobs:
             elif (self.corpus / backup).exists():
                 os.replace(self.corpus / backup, target)
 
-    def _forget(self, undo: list[list[str | None]]) -> None:
+    def _forget(self, undo: Undo) -> None:
+        """The job is done: the backups it kept go."""
         for _name, backup in undo:
             if backup is not None:
                 with contextlib.suppress(FileNotFoundError):
@@ -312,7 +312,7 @@ class Jobs:
             job.job, state="failed", done=1, total=1, message=added + "Không đọc được: " + "; ".join(reasons)
         )
 
-    def _fail(self, job: Job, undo: list[list[str | None]], reason: str) -> None:
+    def _fail(self, job: Job, undo: Undo, reason: str) -> None:
         self._undo(undo)
         self.db.update_job(
             job.job, state="failed", message=f"Lỗi, chỉ mục giữ nguyên như trước: {reason}"

@@ -156,15 +156,15 @@ class Pipeline:
 
     def collection_answer(self, question: str, t0: float, explain: bool) -> Answer:
         """What documents there are: the count and the first titles, pointing to the full list."""
-        catalog = self.index.manifest.get("catalog") or {}
-        names = list(self.index.documents.names)
+        catalog = self.index.catalog
+        names = list(catalog)
         lines = [
             f"Bộ tài liệu có {len(names)} tài liệu. Danh sách đầy đủ ở mục «Tài liệu» của trang hỏi đáp "
             "(hoặc GET /api/documents):"
         ]
         for name in names[:COLLECTION_SHOWN]:
-            entry = catalog.get(name) or {"title": self.index.documents[name].title, "date": None}
-            date = entry.get("date")
+            entry = catalog[name]
+            date = entry["date"]
             lines.append(f"- {entry['title']}" + (f" ({'/'.join(reversed(date.split('-')))})" if date else ""))
         if len(names) > COLLECTION_SHOWN:
             lines.append(f"- … và {len(names) - COLLECTION_SHOWN} tài liệu khác")

@@ -30,7 +30,7 @@ from rag.readers import SUFFIXES
 from rag.settings import Settings
 
 if TYPE_CHECKING:
-    from rag.pipeline import LivePipeline, Pipeline
+    from rag.pipeline import LivePipeline
 
 STATIC = Path(__file__).resolve().parent / "static"
 ADMIN_CSP = (
@@ -69,25 +69,6 @@ def refused_by_token(request: Request, settings: Settings) -> JSONResponse | Non
 
 class TooLarge(Exception):
     pass
-
-
-def catalog(pipeline: Pipeline, corpus: Path) -> list[dict[str, Any]]:
-    """The documents of an index as GET /api/documents lists them (an index built before the catalog: derived)."""
-    index = pipeline.index
-    entries = index.manifest.get("catalog")
-    if entries is None:
-        counts: dict[str, int] = {}
-        for chunk_doc in (index.chunks[i].doc for i in range(len(index.chunks))):
-            counts[chunk_doc] = counts.get(chunk_doc, 0) + 1
-        entries = {}
-        for name in index.documents.names:
-            d = index.documents[name]
-            path = corpus / name
-            entries[name] = {
-                "title": d.title, "date": d.date, "format": d.format, "pages": len(d.pages) or None,
-                "chunks": counts.get(name, 0), "bytes": path.stat().st_size if path.exists() else 0, "indexed": None,
-            }
-    return [{"doc": name, **entry} for name, entry in sorted(entries.items())]
 
 
 def csv_cell(value: Any) -> str:
@@ -166,7 +147,8 @@ def add_admin_routes(app: FastAPI, live: LivePipeline, settings: Settings, db: D
     @app.get("/api/documents")
     def documents() -> JSONResponse:
         current = live.get()
-        return JSONResponse({"documents": catalog(current, settings.corpus_dir) if current else []})
+        catalog = current.index.catalog if current else {}
+        return JSONResponse({"documents": [{"doc": name, **entry} for name, entry in sorted(catalog.items())]})
 
     @app.post("/api/documents")
     async def upload(request: Request) -> JSONResponse:

@@ -244,14 +244,11 @@ def documents_html(pipeline: Pipeline | None) -> str:
     """The "Tài liệu" panel: every indexed document's title, date and format."""
     if pipeline is None:
         return '<p class="hd-empty">Chưa có tài liệu nào được lập chỉ mục.</p>'
-    catalog = pipeline.index.manifest.get("catalog") or {}
-    names = list(pipeline.index.documents.names)
+    catalog = pipeline.index.catalog
+    names = list(catalog)
     rows = []
     for name in names[:DOCUMENTS_SHOWN]:
-        entry = catalog.get(name)
-        if entry is None:  # an index built before the catalog
-            d = pipeline.index.documents[name]
-            entry = {"title": d.title, "date": d.date, "format": d.format}
+        entry = catalog[name]
         rows.append(
             f'<tr data-doc="{html.escape(name)}"><td>{html.escape(entry["title"])}</td>'
             f"<td>{html.escape(display_date(entry['date']))}</td>"

@@ -236,3 +236,17 @@ def test_reuse_is_keyed_by_content_not_position(corpus_copy: Path, tmp_path: Pat
     chunks = [index.chunks[i] for i in range(len(index.chunks))]
     fresh = encoder.encode_passages([embedding_text(index.documents[c.doc], c) for c in chunks])
     assert np.allclose(index.vectors.vectors(), fresh, atol=1e-4)
+
+
+def test_an_index_built_before_the_catalog_derives_it(index_dir: Path) -> None:
+    from dataclasses import replace
+
+    index = load_index(index_dir)
+    written = index.catalog
+    older = replace(index, manifest={k: v for k, v in index.manifest.items() if k != "catalog"})
+    derived = older.catalog
+    assert list(derived) == list(written)
+    for name, entry in written.items():
+        assert {**derived[name], "bytes": entry["bytes"], "indexed": entry["indexed"]} == entry
+        assert derived[name]["indexed"] is None
+    assert sum(e["chunks"] for e in derived.values()) == len(index.chunks)
