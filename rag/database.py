@@ -256,11 +256,30 @@ class Database:
 
     # ------------------------------------------------------------ the question log
 
-    def next_turn(self, conversation: str) -> int:
+    def last_question(self, conversation: str) -> str | None:
+        """The last standalone question of a conversation (what it was understood as), or None if unknown."""
         row = self._connect().execute(
-            "SELECT COALESCE(MAX(turn), 0) FROM questions WHERE conversation = ?", (conversation,)
+            "SELECT COALESCE(understood_as, question) FROM questions WHERE conversation = ? ORDER BY turn DESC LIMIT 1",
+            (conversation,),
         ).fetchone()
-        return int(row[0]) + 1
+        return None if row is None else str(row[0])
+
+    def conversation(self, conversation: str) -> list[dict[str, Any]]:
+        """The turns of a conversation, first first (empty for an unknown id)."""
+        rows = self._connect().execute(
+            "SELECT * FROM questions WHERE conversation = ? ORDER BY turn", (conversation,)
+        ).fetchall()
+        return [
+            {
+                "question": r["question"],
+                "understood_as": r["understood_as"],
+                "answer": r["answer"],
+                "refused": bool(r["refused"]),
+                "citations": json.loads(r["citations"]),
+                "at": r["at"],
+            }
+            for r in rows
+        ]
 
     def log_question(
         self,

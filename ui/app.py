@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 import gradio as gr
 
+from rag.conversation import read_question
 from rag.documents import place
 from rag.errors import HoidapError
 from rag.settings import MAX_QUESTION_CHARS, Settings
@@ -33,6 +34,7 @@ EXAMPLES = (
     "Thành ủy Hà Nội ban hành Báo cáo số 17-BC/TU vào ngày nào?",
 )
 SEARCHING = "Đang tìm…"
+UNDERSTOOD = "Hiểu câu hỏi là:"
 NO_INDEX = "Chưa có chỉ mục tài liệu dùng được. Chạy `hoidap index`: `hoidap serve` tự nạp chỉ mục mới."
 FALLBACK_NOTICE = (
     "⚠️ **Chỉ mục được xây dựng bằng mô hình dự phòng tiếng Anh** ({model}), nên tìm kiếm tiếng Việt "
@@ -90,12 +92,6 @@ COPY_JS = """
 }
 """
 
-# Follow-up detection: questions that lean on the previous turn for their subject.
-FOLLOW_UP_STARTS = ("còn ", "vậy ", "thế ", "và ", "ngoài ra", "tiếp theo", "cụ thể", "trong đó")
-FOLLOW_UP_WORDS = frozenset({"đó", "này", "ấy", "đấy", "kia", "họ", "nó", "trên"})
-FOLLOW_UP_MAX_WORDS = 5
-_WORD = re.compile(r"\w+")
-
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|~$])")
 _ORDERED = re.compile(r"^(\s*\d+)([.)])")
 _BULLET = re.compile(r"^(\s*)- ")
@@ -136,35 +132,6 @@ def display_date(date: str | None) -> str:
 def document_href(doc: str, start: int, end: int) -> str:
     """Relative link to the whole document with the quote marked and scrolled to."""
     return "document?" + urlencode({"doc": doc, "start": start, "end": end}) + "#trich-dan"
-
-
-def is_follow_up(question: str) -> bool:
-    """True when a question needs the previous turn: short, opened by "Còn"/"Vậy"…, or pointing back ("đó")."""
-    lowered = question.strip().lower()
-    words = _WORD.findall(lowered)
-    return (
-        len(words) <= FOLLOW_UP_MAX_WORDS
-        or lowered.startswith(FOLLOW_UP_STARTS)
-        or any(w in FOLLOW_UP_WORDS for w in words)
-    )
-
-
-def retrieval_question(question: str, topic: str) -> tuple[str, str]:
-    """The question to retrieve with, and the topic for the next turn.
-
-    Args:
-        question: the question as typed.
-        topic: the last self-contained question of the conversation ("" at the start).
-
-    Returns:
-        (question for retrieval, new topic). A follow-up is prefixed by the topic; any
-        other question becomes the topic.
-    """
-    question = question.strip()
-    if topic and is_follow_up(question):
-        combined = f"{topic} {question}"
-        return (combined if len(combined) <= MAX_QUESTION_CHARS else question), topic
-    return question, question
 
 
 def citation_groups(citations: Sequence[Citation]) -> list[tuple[list[int], Citation]]:
@@ -289,7 +256,7 @@ class Chat:
         """The "Tài liệu" panel for the index loaded now (refreshed on every page load)."""
         return documents_html(self.live.get())
 
-    def log(self, conversation: str, question: str, asked: str, answer: Answer) -> str:
+    def log(self, conversation: str, question: str, understood_as: str | None, answer: Answer) -> str:
         """Log an answered turn; the conversation id (a new one at the start of a conversation)."""
         from rag.database import new_id
         from rag.pipeline import answer_json
@@ -297,10 +264,7 @@ class Chat:
         if self.db is None:
             return conversation
         conversation = conversation or new_id()
-        reply = answer_json(answer)
-        self.db.log_question(
-            conversation, question, asked if asked != question else None, reply, answer.timings_ms["total"]
-        )
+        self.db.log_question(conversation, question, understood_as, answer_json(answer), answer.timings_ms["total"])
         return conversation
 
     def banner(self) -> Any:
@@ -335,16 +299,19 @@ class Chat:
             }
             yield "", list(history), topic, SOURCES_EMPTY, "", conversation
             return
-        asked, new_topic = retrieval_question(question, topic)
+        # The same reading as the API's: a follow-up is searched as a standalone question, shown above the answer.
+        reading = read_question(question, topic or None)
         try:
-            answer = pipeline.ask(asked)
+            answer = pipeline.ask(reading.searched)
         except HoidapError as exc:
             history[-1] = {"role": "assistant", "content": f"Không trả lời được: {escape_markdown(str(exc))}"}
             yield "", list(history), topic, SOURCES_EMPTY, "", conversation
             return
-        conversation = self.log(conversation, question, asked, answer)
-
-        lines = message_markdown(answer).split("\n")
+        understood = reading.searched if reading.follow_up else None
+        conversation = self.log(conversation, question, understood, answer)
+        new_topic = reading.searched
+        said = message_markdown(answer).split("\n")
+        lines = ([f"*{UNDERSTOOD} {escape_markdown(understood)}*", ""] if understood else []) + said
         for i in range(1, len(lines)):
             if lines[i - 1].strip():  # one update per non-empty line
                 history[-1] = {"role": "assistant", "content": "\n".join(lines[:i])}

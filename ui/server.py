@@ -192,9 +192,10 @@ def create_app(
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 
+    from rag.conversation import read_question
     from rag.database import Database
     from rag.jobs import Jobs
-    from rag.pipeline import LivePipeline, answer_json
+    from rag.pipeline import LivePipeline, answer_json, clean_question
     from ui.admin import add_admin_routes
     from ui.app import CSS, THEME, build_app
 
@@ -239,17 +240,29 @@ def create_app(
         if conversation is not None and (not isinstance(conversation, str) or len(conversation) > 100):
             return error(400, '"conversation" must be the id a previous answer gave, or left out')
         try:
+            question = clean_question(data["question"])
+            previous = await run_in_threadpool(db.last_question, conversation) if conversation else None
+            reading = read_question(question, previous)
             # The pipeline is read-only; asks run side by side in the thread pool.
-            answer = await run_in_threadpool(current.ask, data["question"], data.get("k"), None, explain)
+            answer = await run_in_threadpool(current.ask, reading.searched, data.get("k"), None, explain)
         except HoidapError as exc:
             return error(400, str(exc))
-        reply = answer_json(answer)
+        reply = {**answer_json(answer), "question": question}
+        reply["understood_as"] = reading.searched if reading.follow_up else None
         client = f"{request.client.host if request.client else '?'} {request.headers.get('user-agent', '')[:200]}"
         # Logged (and committed) before the reply goes out.
+        known = conversation if previous is not None else None  # an unknown id starts a new conversation
         reply["conversation"] = await run_in_threadpool(
-            log_turn, db, conversation, reply, client if settings.log_clients else None
+            log_turn, db, known, reply, client if settings.log_clients else None
         )
         return JSONResponse(reply)
+
+    @app.get("/api/conversations/{conversation}")
+    def conversation_turns(conversation: str) -> JSONResponse:
+        turns = db.conversation(conversation)
+        if not turns:
+            return error(404, f"no conversation {conversation!r}; an answer's \"conversation\" field names one")
+        return JSONResponse({"id": conversation, "turns": turns})
 
     @app.get("/widget")
     def widget() -> FileResponse:
@@ -307,12 +320,13 @@ def create_app(
 
 
 def log_turn(db: Database, conversation: str | None, reply: dict[str, Any], client: str | None) -> str:
-    """Log one answered question in its conversation (an unknown or missing id starts a new one); the id."""
+    """Log one answered question in its conversation (None: a new one); the conversation's id."""
     from rag.database import new_id
 
-    if conversation is None or db.next_turn(conversation) == 1:
-        conversation = new_id()
-    db.log_question(conversation, reply["question"], None, reply, reply["timings_ms"]["total"], client)
+    conversation = conversation or new_id()
+    db.log_question(
+        conversation, reply["question"], reply["understood_as"], reply, reply["timings_ms"]["total"], client
+    )
     return conversation
 
 

@@ -357,10 +357,22 @@ def test_feedback_is_stored_against_a_logged_answer(client: TestClient) -> None:
 
 def test_a_conversation_id_carries_turns_and_an_unknown_one_starts_anew(client: TestClient) -> None:
     first = ask(client, "Báo cáo của Thành ủy xác định 4 mục tiêu năm 2021 là gì?")
-    r = client.post("/api/ask", json={"question": "Ai chủ trì hội nghị?", "conversation": first["conversation"]})
-    assert r.json()["conversation"] == first["conversation"]
-    log = client.get("/api/questions?q=chu tri hoi nghi", headers=AUTH).json()["questions"]
-    assert log[0]["turn"] == 2
+    assert first["understood_as"] is None
+    r = client.post("/api/ask", json={"question": "Còn mục tiêu thứ ba là gì?", "conversation": first["conversation"]})
+    follow = r.json()
+    assert follow["conversation"] == first["conversation"] and follow["question"] == "Còn mục tiêu thứ ba là gì?"
+    assert follow["understood_as"] == "Mục tiêu thứ ba là gì (Báo cáo của Thành ủy xác định 4 mục tiêu năm 2021)?"
+    alone = "Nghị quyết số 15-NQ/TU của Thành ủy Hà Nội về gì?"
+    third = client.post("/api/ask", json={"question": alone, "conversation": first["conversation"]}).json()
+    assert third["understood_as"] is None
+    assert third["answer"] == ask(client, alone)["answer"]  # as without a conversation
+    log = client.get("/api/questions?q=muc tieu thu ba", headers=AUTH).json()["questions"]
+    assert log[0]["turn"] == 2 and log[0]["understood_as"] == follow["understood_as"]
+    turns = client.get(f"/api/conversations/{first['conversation']}").json()
+    assert [t["question"] for t in turns["turns"]] == [first["question"], follow["question"], alone]
+    assert turns["turns"][1]["understood_as"] == follow["understood_as"]
+    assert turns["turns"][0]["citations"] == first["citations"] and turns["turns"][0]["answer"] == first["answer"]
+    assert client.get("/api/conversations/khong-co").status_code == 404
     fresh = client.post("/api/ask", json={"question": "Ai chủ trì hội nghị?", "conversation": "do-client-tu-dat"})
     assert fresh.json()["conversation"] not in ("do-client-tu-dat", first["conversation"])
     assert client.post("/api/ask", json={"question": "x", "conversation": 5}).status_code == 400

@@ -23,8 +23,6 @@ from ui.app import (
     copy_text,
     escape_markdown,
     fallback_notice,
-    is_follow_up,
-    retrieval_question,
     sources_html,
 )
 
@@ -95,31 +93,13 @@ def test_follow_up_questions_carry_the_previous_topic(pipeline: Pipeline) -> Non
     follow = list(chat.respond("Còn mục tiêu thứ ba là gì?", first[1], first[2]))[-1]
     history = follow[1]
     assert history[2] == {"role": "user", "content": "Còn mục tiêu thứ ba là gì?"}  # shown as typed
-    assert follow[2] == QUESTION  # the topic stays the self-contained question
+    understood = "Mục tiêu thứ ba là gì (Báo cáo của Thành ủy xác định 4 mục tiêu năm 2021)?"
+    assert follow[2] == understood  # the next turn reads from the standalone question
+    assert history[-1]["content"].startswith(f"*Hiểu câu hỏi là: {escape_markdown(understood)}*")
     assert "Thứ ba" in history[-1]["content"]
-
-
-@pytest.mark.parametrize(
-    ("question", "follow"),
-    [
-        ("Còn mục tiêu thứ ba là gì?", True),
-        ("Vậy ai ký báo cáo?", True),
-        ("Ai chủ trì?", True),
-        ("Nghị quyết đó ban hành khi nào?", True),
-        (QUESTION, False),
-        ("Nghị quyết số 15-NQ/TU của Thành ủy Hà Nội về gì?", False),
-    ],
-)
-def test_is_follow_up(question: str, follow: bool) -> None:
-    assert is_follow_up(question) is follow
-
-
-def test_retrieval_question_prefixes_the_topic_only_for_follow_ups() -> None:
-    assert retrieval_question(QUESTION, "") == (QUESTION, QUESTION)
-    assert retrieval_question("Ai chủ trì?", "") == ("Ai chủ trì?", "Ai chủ trì?")
-    assert retrieval_question("Ai chủ trì?", QUESTION) == (f"{QUESTION} Ai chủ trì?", QUESTION)
-    other = "Nghị quyết số 15-NQ/TU của Thành ủy Hà Nội về gì?"
-    assert retrieval_question(other, QUESTION) == (other, other)
+    other = list(chat.respond("Nghị quyết số 15-NQ/TU của Thành ủy Hà Nội về gì?", follow[1], follow[2]))[-1]
+    assert other[2] == "Nghị quyết số 15-NQ/TU của Thành ủy Hà Nội về gì?"  # stands on its own: no context
+    assert "Hiểu câu hỏi là" not in other[1][-1]["content"]
 
 
 @pytest.mark.parametrize(
