@@ -442,3 +442,37 @@ def test_admin_uploads_a_word_file_that_the_chat_then_answers_from_and_deletes_i
     admin.screenshot(path=str(tmp_path / "admin-unanswered.png"), full_page=True)
     assert confirmed == ["Xoá “quy-che-dao-tao.docx” khỏi bộ tài liệu và chỉ mục?"]
     assert not [m for m in console if "Content Security Policy" in m]
+
+
+def test_the_widget_reads_a_follow_up_in_its_conversation_and_keeps_it_over_a_reload(
+    browser: Any, live_server: Callable[..., Any], pipeline: Pipeline, index_dir: Path, tmp_path: Path
+) -> None:
+    server = live_server(pipeline, Settings(corpus_dir=CORPUS, index_dir=index_dir))
+    page = browser.new_context(viewport={"width": 420, "height": 800}).new_page()
+    page.goto(server.url + "/widget")
+    page.locator("html[data-ready]").wait_for(state="attached", timeout=TIMEOUT_MS)
+
+    def ask(question: str, answers: int) -> None:
+        page.locator("#hd-question").fill(question)
+        page.locator("#hd-question").press("Enter")
+        page.locator(".msg.bot:not(.searching) .answer").nth(answers - 1).wait_for(timeout=TIMEOUT_MS)
+
+    ask(QUESTION, 1)
+    assert page.locator(".msg.bot .understood").count() == 0
+    ask("Còn mục tiêu thứ ba là gì?", 2)
+    understood = page.locator(".msg.bot .understood")
+    assert understood.count() == 1
+    assert understood.inner_text() == (
+        "Hiểu câu hỏi là: Mục tiêu thứ ba là gì (Báo cáo của Thành ủy xác định 4 mục tiêu năm 2021)?"
+    )
+    page.screenshot(path=str(tmp_path / "widget-follow-up.png"))
+
+    page.reload()
+    page.locator(".msg.bot .answer").nth(1).wait_for(timeout=TIMEOUT_MS)  # both turns come back
+    assert page.locator(".msg.user").all_inner_texts() == [QUESTION, "Còn mục tiêu thứ ba là gì?"]
+    assert page.locator(".msg.bot .understood").count() == 1
+
+    page.locator("#hd-new").click()
+    assert page.locator(".msg").count() == 0
+    ask("Còn mục tiêu thứ ba là gì?", 1)  # a new conversation: nothing to lean on
+    assert page.locator(".msg.bot .understood").count() == 0

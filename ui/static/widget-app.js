@@ -118,6 +118,10 @@
   function showAnswer(bubble, data) {
     bubble.textContent = "";
     bubble.classList.remove("searching");
+    if (data.understood_as) {
+      // A follow-up was searched as a standalone question: say which, so nobody is answered unawares.
+      bubble.appendChild(el("p", "understood", "Hiểu câu hỏi là: " + data.understood_as));
+    }
     bubble.appendChild(renderAnswer(data.answer || ""));
     if (data.citations && data.citations.length) {
       bubble.appendChild(renderSources(data.citations));
@@ -135,6 +139,43 @@
     bubble.textContent = message;
   }
 
+  // The conversation lives on the server; this tab keeps its id, so a reload shows it again.
+  var STORED = "hoidap-conversation";
+  var conversation = null;
+  try { conversation = window.sessionStorage.getItem(STORED); } catch (e) { conversation = null; }
+
+  function remember(id) {
+    conversation = id || null;
+    try {
+      if (conversation) window.sessionStorage.setItem(STORED, conversation);
+    } catch (e) { /* storage off: the conversation lasts until a reload */ }
+  }
+
+  function restore() {
+    if (!conversation) return;
+    fetch("api/conversations/" + encodeURIComponent(conversation))
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (found) {
+        if (!found) { remember(null); try { window.sessionStorage.removeItem(STORED); } catch (e) { /* */ } return; }
+        found.turns.forEach(function (turn) {
+          log.appendChild(el("div", "msg user", turn.question));
+          showAnswer(log.appendChild(el("div", "msg bot", "")), turn);
+        });
+        scrollDown();
+      })
+      .catch(function () { /* the server is away: start afresh */ });
+  }
+  restore();
+
+  document.getElementById("hd-new").addEventListener("click", function () {
+    if (busy) return;
+    remember(null);
+    try { window.sessionStorage.removeItem(STORED); } catch (e) { /* storage off */ }
+    log.textContent = "";
+    log.appendChild(el("p", "hint", "Cuộc trò chuyện mới: câu hỏi tiếp theo không dựa vào các câu trước."));
+    input.focus();
+  });
+
   function ask(question) {
     busy = true;
     send.disabled = true;
@@ -144,7 +185,7 @@
     fetch("api/ask", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ question: question }),
+      body: JSON.stringify(conversation ? { question: question, conversation: conversation } : { question: question }),
     })
       .then(function (response) {
         return response.json().then(function (data) { return { ok: response.ok, data: data }; },
@@ -152,6 +193,7 @@
       })
       .then(function (result) {
         if (result.ok) {
+          remember(result.data.conversation);
           showAnswer(bubble, result.data);
         } else {
           showError(bubble, "Không trả lời được: " + (result.data.error || "lỗi không rõ"));
