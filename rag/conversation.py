@@ -28,11 +28,17 @@ CARRY_ON = (
     "ngoài ra", "ngoai ra", "tiếp theo", "tiep theo", "cụ thể", "cu the", "trong đó", "trong do",
 )
 # Endings that ask about the last answer's subject.
-ABOUT_LAST = ("thì sao", "thi sao", "thì thế nào", "thi the nao", "ra sao", "thì như thế nào", "thi nhu the nao")
+# ("… ra sao?" alone is an ordinary "how" question: only "thì ra sao" asks about the last answer.)
+ABOUT_LAST = (
+    "thì sao", "thi sao", "thì thế nào", "thi the nao", "thì ra sao", "thi ra sao", "thì như thế nào", "thi nhu the nao"
+)
 # Words that point back to something named before; marked forms only ("do", "nay", "no" are other words
 # unmarked), and not "trên", which is mostly "trên địa bàn".
 POINTERS = frozenset({"đó", "đấy", "ấy", "này", "kia", "nó", "họ", "chúng"})
-ELLIPSIS_WORDS = 2  # "Ai chủ trì?", "Ban hành ngày nào?": too few words to name what is asked about
+POINTER_PHRASES = ("cả hai", "tương tự", "như vậy", "như thế", "cùng năm", "cùng ngày")
+# "Ai chủ trì?", "Ban hành ngày nào?": too few words to name what is asked about. Fitted by
+# `python -m eval.fit_followup` on the dev dialogues: the most turns read right with no standalone one merged.
+ELLIPSIS_WORDS = 4
 # What a slot holds: a year, or a place or numbered part named by its kind ("quận Ba Đình", "Điều 7").
 _YEAR = re.compile(r"\b(?:năm\s+)?((?:19|20)\d\d)\b", re.IGNORECASE)
 # Kinds of one class stand in for each other: "Còn huyện Mê Linh?" after a question about "quận Đống Đa".
@@ -95,13 +101,36 @@ def is_follow_up(question: str) -> bool:
     found = [w for clause in words(text) for w in clause]
     if any(w.lower() in POINTERS for w in found[1:]) or (found and found[0].lower() in {"nó", "họ", "chúng"}):
         return True
+    if any(re.search(rf"(?<!\w){phrase}(?!\w)(?! nào)", lowered) for phrase in POINTER_PHRASES):  # not "như thế nào"
+        return True
     content = [w for w in found if not is_question_word(w)]
-    return not _has_own_name(text) and len(content) <= ELLIPSIS_WORDS
+    # "Học kỳ là gì?" asks what a term means: it names its subject, however short.
+    defines = re.fullmatch(r"[^?]*\S\s+(?:là gì|la gi)\s*\??", lowered) is not None and len(content) >= 2
+    return not _has_own_name(text) and not defines and len(content) <= ELLIPSIS_WORDS
 
 
 def _subject(question: str) -> str:
-    """The last standalone question without its question words at the end and its punctuation."""
+    """The last standalone question without its question words at the end and its punctuation; the context
+    a follow-up of a follow-up carries is kept, after a semicolon rather than nested in brackets."""
     text = nfc(question).strip().rstrip(" ?.!")
+    context = ""
+    opening = _opening(text)
+    if opening > 0:
+        text, context = text[:opening].rstrip(), text[opening + 1 : -1]
+    return _without_question_words(text) + (f"; {context}" if context else "")
+
+
+def _opening(text: str) -> int:
+    """Where the bracket that closes `text` opens (-1 when it does not end with one)."""
+    depth = 0
+    for at in range(len(text) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(text[at], 0)
+        if depth == 0:
+            return at if at < len(text) - 1 else -1
+    return -1
+
+
+def _without_question_words(text: str) -> str:
     parts = text.split()
     while parts and is_question_word(parts[-1].strip(",")):
         parts.pop()

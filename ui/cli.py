@@ -196,12 +196,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if run.compare:
             print(f"{heading}retrieval modes side by side (same questions, same model):")
             print(table([(mode, r.summary) for mode, r in run.compare.items()]) + "\n")
+    dialogues: dict[str, dict[str, object]] = {}
     if args.suite:
         print(f"Suite ({settings.retrieval}), one row per set:")
         print(table([(run.name, run.main.summary) for run in runs]))
+        from eval.dialogues import DIALOGUE_SETS, format_dialogues, run_dialogue_sets
+
+        if all(path.exists() for _name, path in DIALOGUE_SETS):
+            dialogues = run_dialogue_sets(settings)
+            print("\nConversations (follow-ups read in context; standalone turns left alone):")
+            print(format_dialogues(dialogues))
 
     if args.json:
-        out = {"suite": {run.name: as_json(run) for run in runs}} if args.suite else as_json(runs[0])
+        out = (
+            {"suite": {run.name: as_json(run) for run in runs}, "dialogues": dialogues}
+            if args.suite
+            else as_json(runs[0])
+        )
         args.json.write_text(json.dumps(out, ensure_ascii=False, indent=2), encoding="utf-8")
         print(f"\nwrote {args.json}")
     return 0

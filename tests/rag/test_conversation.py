@@ -42,7 +42,7 @@ def test_a_follow_up_becomes_a_standalone_question(question: str, previous: str,
         "Ai chủ trì hội nghị tổng kết năm 2020?",
         BUDGET,  # "trên địa bàn" is not a pointer back
         "Sinh viên được nghỉ học tạm thời khi nào?",  # a regulation question: complete
-        "Quyết định do ai ký?",  # "do" (by) is not "đó"
+        "Quyết định thành lập hội đồng thi do ai ký?",  # "do" (by) is not "đó"
         "Hien nay truong co bao nhieu sinh vien dai hoc?",  # typed without marks: "nay" is not "này"
         "Học phí được tính theo số tín chỉ như thế nào?",
     ],
