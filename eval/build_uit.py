@@ -36,6 +36,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.groups import connected
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "uit-qa" / "train.json"
 DEFAULT_OUT = Path(__file__).resolve().parent / "data"
@@ -259,24 +261,15 @@ def choose_evidence(paragraph: Paragraph, question: Question) -> tuple[str, str]
 
 def overlap_groups(paragraphs: list[Paragraph]) -> list[int]:
     """For each paragraph, the lowest index of the paragraphs it shares text with (transitively)."""
-    parent = list(range(len(paragraphs)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for p in paragraphs:
-        for sentence in _SENTENCE.split(p.body):
-            sentence = sentence.strip()
-            if len(sentence) < MIN_SHARED_SENTENCE:
-                continue
-            for q in paragraphs:
-                if q.index != p.index and sentence in q.body:
-                    a, b = root(p.index), root(q.index)
-                    parent[max(a, b)] = min(a, b)
-    return [root(i) for i in range(len(paragraphs))]
+    shared = (
+        (p.index, q.index)
+        for p in paragraphs
+        for sentence in (s.strip() for s in _SENTENCE.split(p.body))
+        if len(sentence) >= MIN_SHARED_SENTENCE
+        for q in paragraphs
+        if q.index != p.index and sentence in q.body
+    )
+    return connected(len(paragraphs), shared)
 
 
 def similarities(paragraphs: list[Paragraph]) -> list[list[float]]:

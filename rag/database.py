@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import HoidapError
+from rag.groups import connected
 from rag.text import content_terms, fold, nfc
 
 FILE_NAME = "hoidap.sqlite3"
@@ -394,26 +395,19 @@ def similar_groups(questions: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     each names its newest wording, its distinct wordings and when it was last asked.
     """
     keys = [wording(q["question"]) for q in questions]
-    parent = list(range(len(questions)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
     by_word: dict[str, list[int]] = {}
     for i, words_of in enumerate(keys):
         for w in words_of:
             by_word.setdefault(w, []).append(i)
-    for i, words_of in enumerate(keys):
-        for j in {j for w in words_of for j in by_word[w] if j < i}:
-            shared = len(words_of & keys[j])
-            if shared and shared >= SAME_WORDING * len(words_of | keys[j]):
-                parent[root(i)] = root(j)
+    similar = (  # pairs found through a shared word, so they share at least one
+        (i, j)
+        for i, words_of in enumerate(keys)
+        for j in {j for w in words_of for j in by_word[w] if j < i}
+        if len(words_of & keys[j]) >= SAME_WORDING * len(words_of | keys[j])
+    )
     groups: dict[int, list[int]] = {}
-    for i in range(len(questions)):
-        groups.setdefault(root(i), []).append(i)
+    for i, group in enumerate(connected(len(questions), similar)):
+        groups.setdefault(group, []).append(i)
     out = []
     for members in groups.values():
         texts = list(dict.fromkeys(questions[i]["question"] for i in members))

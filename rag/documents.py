@@ -227,6 +227,14 @@ def page_of(document: Document, offset: int) -> int | None:
     return max(bisect.bisect_right(document.pages, offset), 1) if document.pages else None
 
 
+def display_date(date: str | None) -> str:
+    """An ISO date as Vietnamese readers write it (13/12/2020); other text unchanged."""
+    if date and re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
+        y, m, d = date.split("-")
+        return f"{d}/{m}/{y}"
+    return date or ""
+
+
 def place(page: int | None, section: str | None) -> str:
     """Where a quote stands, as readers cite it: "tr. 3 · Chương II › Điều 6. Thời gian học tập" ("" if unknown)."""
     return " · ".join(x for x in (f"tr. {page}" if page else "", section or "") if x)

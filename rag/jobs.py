@@ -289,11 +289,8 @@ class Jobs:
             return
         for line in warnings:
             self.log(line if line.startswith("hoidap:") else f"hoidap: {line}")
-        if job.kind != "upload":
-            self._forget(undo)
-            self.db.update_job(job.job, state="done", done=1, total=1, message=done_message(job))
-            return
-        skipped = [name for name in job.files if name not in indexed]
+        # Only an upload's files must be in the index (a delete's never are).
+        skipped = [name for name in job.files if name not in indexed] if job.kind == "upload" else []
         if not skipped:
             self._forget(undo)
             self.db.update_job(job.job, state="done", done=1, total=1, message=done_message(job))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.answer import Answerer, Question, analyze
+from rag.documents import display_date
 from rag.errors import BadQuestion, HoidapError, ModelError
 from rag.glossary import expand
 from rag.index import FILES, MANIFEST, Index, Log, load_index
@@ -164,8 +165,7 @@ class Pipeline:
         ]
         for name in names[:COLLECTION_SHOWN]:
             entry = catalog[name]
-            date = entry["date"]
-            lines.append(f"- {entry['title']}" + (f" ({'/'.join(reversed(date.split('-')))})" if date else ""))
+            lines.append(f"- {entry['title']}" + (f" ({display_date(entry['date'])})" if entry["date"] else ""))
         if len(names) > COLLECTION_SHOWN:
             lines.append(f"- … và {len(names) - COLLECTION_SHOWN} tài liệu khác")
         total = round((time.perf_counter() - t0) * 1000, 2)

@@ -52,6 +52,18 @@ def corpus_copy(tmp_path: Path) -> Path:
     return folder
 
 
+def long_report(corpus: Path, paragraphs: int, title: str = "Báo cáo tổng hợp") -> str:
+    """A report of `paragraphs` long sentences of the corpus, long enough that embedding it takes seconds."""
+    sentences = [
+        line.strip()
+        for path in sorted(corpus.glob("*.txt"))
+        for line in path.read_text("utf-8").splitlines()
+        if len(line.strip()) > 200
+    ]
+    body = [f"Đoạn {i}: {sentences[i % len(sentences)]}" for i in range(paragraphs)]
+    return f"{title}\n\n" + "\n\n".join(body)
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run `hoidap ARGS` in a fresh interpreter, as a user would."""
     full_env = {**os.environ, **(env or {})}

@@ -14,7 +14,6 @@ import hmac
 import io
 import json
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
@@ -28,15 +27,11 @@ from rag.database import Database, QuestionFilter, similar_groups
 from rag.jobs import Jobs, Received, Refused, check_format, safe_name
 from rag.readers import SUFFIXES
 from rag.settings import Settings
+from ui.server import MAX_BODY_BYTES, PAGE_CSP, STATIC, error, read_body
 
 if TYPE_CHECKING:
     from rag.pipeline import LivePipeline
 
-STATIC = Path(__file__).resolve().parent / "static"
-ADMIN_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
-    "base-uri 'none'; form-action 'none'"
-)
 DISABLED = "document changes are disabled; set HOIDAP_ADMIN_TOKEN"
 MAX_FILES = 20  # files in one upload request
 MAX_COMMENT_CHARS = 2000
@@ -45,10 +40,6 @@ COPY_BLOCK = 1 << 20
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 CSV_FIELDS = ("id", "at", "question", "understood_as", "refused", "docs", "latency_ms", "conversation", "turn",
               "rating", "comment")
-
-
-def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
 def refused_by_token(request: Request, settings: Settings) -> JSONResponse | None:
@@ -115,7 +106,7 @@ def add_admin_routes(app: FastAPI, live: LivePipeline, settings: Settings, db: D
         return FileResponse(
             STATIC / "admin.html",
             media_type="text/html; charset=utf-8",
-            headers={"Content-Security-Policy": ADMIN_CSP, "Cache-Control": "no-cache"},
+            headers={"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-cache"},
         )
 
     @app.get("/quan-tri/app.js")
@@ -263,9 +254,9 @@ def add_admin_routes(app: FastAPI, live: LivePipeline, settings: Settings, db: D
 
     @app.post("/api/feedback")
     async def feedback(request: Request) -> JSONResponse:
-        body = await request.body()
-        if len(body) > 16 * 1024:
-            return error(413, "the feedback is over 16 KB; shorten the comment")
+        body = await read_body(request, MAX_BODY_BYTES)
+        if body is None:
+            return error(413, f"the feedback is over {MAX_BODY_BYTES // 1024} KB; shorten the comment")
         try:
             data: Any = json.loads(body)
         except (ValueError, RecursionError):

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import gradio as gr
 
 from rag.conversation import read_question
-from rag.documents import place
+from rag.documents import display_date, place
 from rag.errors import HoidapError
 from rag.settings import MAX_QUESTION_CHARS, Settings
 
@@ -119,14 +119,6 @@ def answer_markdown(text: str) -> str:
         else:
             out.append(escape_markdown(line))
     return "\n".join(out)
-
-
-def display_date(date: str | None) -> str:
-    """An ISO date as Vietnamese readers write it (13/12/2020); other text unchanged."""
-    if date and re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
-        y, m, d = date.split("-")
-        return f"{d}/{m}/{y}"
-    return date or ""
 
 
 def document_href(doc: str, start: int, end: int) -> str:

@@ -41,8 +41,8 @@ MAX_BODY_BYTES = 16 * 1024
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 NO_INDEX = "no index is loaded; run `hoidap index`, then restart `hoidap serve`"
-# The widget page loads only its own script, style and API: nothing inline, nothing from elsewhere.
-WIDGET_CSP = (
+# The widget and admin pages load only their own script, style and API: nothing inline, nothing from elsewhere.
+PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
     "base-uri 'none'; form-action 'none'"
 )
@@ -56,8 +56,8 @@ def frame_ancestors(allowed_origins: tuple[str, ...]) -> str:
     return " ".join(["frame-ancestors 'self'", *allowed_origins])
 
 
-def error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
 class OriginPolicy:
@@ -269,7 +269,7 @@ def create_app(
         return FileResponse(
             STATIC / "widget.html",
             media_type="text/html; charset=utf-8",
-            headers={"Content-Security-Policy": WIDGET_CSP, "Cache-Control": "no-cache"},
+            headers={"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-cache"},
         )
 
     @app.get("/widget/app.js")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import PACKAGED, ROOT
+from conftest import PACKAGED, ROOT, long_report
 
 from rag.errors import IndexMissing
 from rag.index import build_index, load_index
@@ -104,14 +104,7 @@ def test_a_second_copy_of_a_document_is_indexed_beside_the_first(corpus_copy: Pa
 
 def _big_corpus(folder: Path) -> None:
     """Add a long document so that embedding takes several seconds."""
-    sentences = [
-        line.strip()
-        for path in sorted(folder.glob("*.txt"))
-        for line in path.read_text("utf-8").splitlines()
-        if len(line.strip()) > 200
-    ]
-    paragraphs = [f"Đoạn {i}: {sentences[i % len(sentences)]}" for i in range(1500)]
-    (folder / "big.txt").write_text("Báo cáo tổng hợp\n\n" + "\n\n".join(paragraphs), "utf-8")
+    (folder / "big.txt").write_text(long_report(folder, 1500), "utf-8")
 
 
 @pytest.mark.parametrize("kill_after", ["start", "embedding"])

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conftest import QUIET_ENV, ROOT
+from conftest import QUIET_ENV, ROOT, long_report
 
 from rag.database import FILE_NAME
 from rag.index import load_index
@@ -31,18 +31,6 @@ def multipart(name: str, data: bytes) -> tuple[bytes, dict[str, str]]:
         "Content-Type: application/octet-stream\r\n\r\n"
     ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
     return body, {"Content-Type": f"multipart/form-data; boundary={boundary}", "Authorization": f"Bearer {TOKEN}"}
-
-
-def long_report(corpus: Path) -> bytes:
-    """A report long enough that embedding it takes several seconds."""
-    sentences = [
-        line.strip()
-        for path in sorted(corpus.glob("*.txt"))
-        for line in path.read_text("utf-8").splitlines()
-        if len(line.strip()) > 200
-    ]
-    paragraphs = [f"Đoạn {i}: {sentences[i % len(sentences)]}" for i in range(900)]
-    return ("Báo cáo tổng hợp năm 2026\n\n" + "\n\n".join(paragraphs)).encode()
 
 
 def wait_for(server: Any, job: str, done: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
@@ -63,7 +51,8 @@ def test_a_server_killed_during_an_upload_job(
     shutil.copytree(index_dir, index)
     env = {"HOIDAP_ADMIN_TOKEN": TOKEN, "HOIDAP_CORPUS_DIR": str(corpus_copy), "HOIDAP_DATA_DIR": str(tmp_path / "d")}
     server = serve(index, env)
-    status, reply = server.request("POST", "/api/documents", *multipart("bao-cao-dai.txt", long_report(corpus_copy)))
+    report = long_report(corpus_copy, 900, "Báo cáo tổng hợp năm 2026").encode()
+    status, reply = server.request("POST", "/api/documents", *multipart("bao-cao-dai.txt", report))
     assert status == 202, reply
     job = reply["job"]
     wait_for(server, job, lambda s: s["state"] == "running" and "vectơ" in s["message"] and s["done"] > 0)
