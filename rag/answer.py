@@ -42,6 +42,7 @@ from rag.structure import (
     NUMBER_MARKERS,
     NUMBER_WORDS,
     YEAR,
+    asked_item,
     item_names,
     numbered,
     one_line,
@@ -187,6 +188,7 @@ class Question:
     name_terms: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
     # word -> the question's word pairs that hold it ("tông3" -> {"tông3_công5"}), for context matching
     pairs: dict[str, frozenset[str]] = field(default_factory=dict)
+    item: int | None = None  # "mục tiêu thứ ba" -> 3: the one list item asked for
 
 
 @dataclass(frozen=True)
@@ -308,6 +310,7 @@ def analyze(question: str, index: Index, folded: bool | None = None) -> Question
         names=names,
         name_terms=name_terms,
         pairs={word: frozenset(found) for word, found in pairs.items()},
+        item=asked_item(text),
     )
 
 
@@ -613,6 +616,14 @@ class Answerer:
         best = top.span
         said: list[Span] = [best]
         items: list[Span] = []
+        picked = self.picked_item(q, scored) if q.item is not None else None
+        if picked is not None:
+            # "Mục tiêu thứ ba là gì?": that item of the list alone, said from its start.
+            best = picked
+            chosen = next((c for c in scored if c.span == best), top)
+            verdict = f"answered: item {q.item} of the list around the best sentences (support {top.support:.3f})"
+            explain = self.explain(q, scored, chosen, verdict)
+            return (*self.render(q, [best], [], keep_start=True), self.rerank(retrieved, scored, best), explain)
         if q.kind == "list" or q.count is not None or HEADING.match(self.text(best)):
             anchor, items = self.list_items(best, q.count)
             said = [anchor]
@@ -741,12 +752,26 @@ class Answerer:
             items = []
         return anchor, items
 
-    def render(self, q: Question, said: list[Span], items: list[Span]) -> tuple[str, bool, tuple[Citation, ...]]:
+    def picked_item(self, q: Question, scored: list[Candidate]) -> Span | None:
+        """The list item the question asks for by its place, from the list around one of the best
+        sentences that clear the threshold; None when none of them belongs to a list that long."""
+        assert q.item is not None
+        for c in scored[:LIST_RUNNERS_UP]:
+            if c.support < self.weights.threshold:
+                continue
+            _, items = self.list_items(c.span, None)
+            if len(items) >= q.item:
+                return items[q.item - 1]
+        return None
+
+    def render(
+        self, q: Question, said: list[Span], items: list[Span], keep_start: bool = False
+    ) -> tuple[str, bool, tuple[Citation, ...]]:
         """Markdown with a [n] after every sentence, and the matching citations."""
         citations: list[Citation] = []
         parts: list[str] = []
         for span in said:
-            shown, quoted = self.excerpt(q, span, keep_start=False)
+            shown, quoted = self.excerpt(q, span, keep_start=keep_start)
             citations.append(self.cite(len(citations) + 1, quoted))
             parts.append(f"{shown} [{len(citations)}]")
         body = " ".join(parts)

@@ -8,7 +8,11 @@ class HoidapError(Exception):
 
 
 class BadQuestion(HoidapError):
-    """The question is empty, too long or not text."""
+    """The question is empty, too long or not text; `vi` says so in Vietnamese, for the chat and the widget."""
+
+    def __init__(self, message: str, vi: str | None = None) -> None:
+        super().__init__(message)
+        self.vi = vi or message
 
 
 class IndexMissing(HoidapError):

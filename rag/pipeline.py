@@ -34,13 +34,17 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u
 def clean_question(question: object) -> str:
     """The question as NFC text without control characters; raises BadQuestion."""
     if not isinstance(question, str):
-        raise BadQuestion("the question must be text")
+        raise BadQuestion("the question must be text", "Câu hỏi phải là văn bản.")
     text = _CONTROL.sub(" ", nfc(question)).strip()
     if not text:
-        raise BadQuestion('the question is empty; type a question, e.g. "4 mục tiêu năm 2021 là gì?"')
+        raise BadQuestion(
+            'the question is empty; type a question, e.g. "4 mục tiêu năm 2021 là gì?"',
+            "Câu hỏi đang trống; hãy nhập một câu hỏi.",
+        )
     if len(text) > MAX_QUESTION_CHARS:
         raise BadQuestion(
-            f"the question is {len(text)} characters long; keep it under {MAX_QUESTION_CHARS}"
+            f"the question is {len(text)} characters long; keep it under {MAX_QUESTION_CHARS}",
+            f"Câu hỏi dài {len(text)} ký tự; hãy rút gọn dưới {MAX_QUESTION_CHARS} ký tự.",
         )
     return text
 
@@ -130,7 +134,7 @@ class Pipeline:
         k = self.settings.k if k is None else k
         mode = self.settings.retrieval if mode is None else mode
         if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 50:
-            raise BadQuestion("k must be a whole number from 1 to 50")
+            raise BadQuestion("k must be a whole number from 1 to 50", '"k" phải là số nguyên từ 1 đến 50.')
         if mode not in RETRIEVAL_MODES:
             raise BadQuestion(f"unknown retrieval mode {mode!r}; use one of {', '.join(RETRIEVAL_MODES)}")
         t0 = time.perf_counter()

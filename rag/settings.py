@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,8 @@ from rag.errors import HoidapError
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 RETRIEVAL_MODES = ("hybrid", "dense", "lexical")
 MAX_QUESTION_CHARS = 2000
+MAX_TITLE_CHARS = 80
+COLOR = re.compile(r"#[0-9a-f]{6}")
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,8 @@ class Settings:
     admin_token: str | None = None
     max_upload_mb: int = 50
     log_clients: bool = False  # store the asker's IP address and user agent with each logged question
+    title: str = "Hỏi đáp tài liệu"  # the agency's name for the chat page and the widget
+    brand_color: str = "#1d4ed8"  # buttons, links and accents of the chat page and the widget
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = None
@@ -73,6 +78,8 @@ class Settings:
             admin_token=get("ADMIN_TOKEN"),
             max_upload_mb=get_int("MAX_UPLOAD_MB", base.max_upload_mb),
             log_clients=clients in ("true", "1", "yes"),
+            title=get("TITLE") or base.title,
+            brand_color=(get("BRAND_COLOR") or base.brand_color).lower(),
             llm_base_url=get("LLM_BASE_URL"),
             llm_model=get("LLM_MODEL"),
             llm_api_key=get("LLM_API_KEY"),
@@ -99,5 +106,14 @@ class Settings:
             raise HoidapError(
                 "HOIDAP_ADMIN_TOKEN is too weak or not plain ASCII; use 12 or more random characters, "
                 "e.g. from: python3 -c 'import secrets; print(secrets.token_urlsafe(24))'"
+            )
+        if len(self.title) > MAX_TITLE_CHARS or any(ch in self.title for ch in "<>\n"):
+            raise HoidapError(
+                f"HOIDAP_TITLE must be one line of at most {MAX_TITLE_CHARS} characters without < or >, "
+                'e.g. "Hỏi đáp văn bản — Sở Nội vụ"'
+            )
+        if not COLOR.fullmatch(self.brand_color):
+            raise HoidapError(
+                f"HOIDAP_BRAND_COLOR={self.brand_color!r} is not a colour like #1d4ed8; use # and 6 hex digits"
             )
         return self

@@ -34,6 +34,26 @@ ITEM = re.compile(
     r"|(?P<num>\d{1,2}[.)])\s|(?P<let>[a-zđ][)])\s|(?P<bul>[-–•+*])\s)",
     re.IGNORECASE,
 )
+# "mục tiêu thứ ba", "nhiệm vụ thứ 2": one item of a list, by its place. Not after a word that makes the
+# ordinal part of a name or a day ("lần thứ XVII", "khóa thứ 3", "kỳ họp thứ 5", "ngày thứ hai").
+ORDINAL_ITEM = re.compile(
+    rf"(?<!\S)(?P<before>[^\W\d_]+)\s+thứ\s+(?P<n>{_ORDINALS}|\d{{1,2}})(?![\w/])",
+    re.IGNORECASE,
+)
+NOT_ITEM_BEFORE = frozenset({"lần", "khóa", "khoá", "kỳ", "kì", "họp", "phiên", "ngày", "hạng", "đợt", "vòng", "giải"})
+ORDINAL_NUMBERS = {"nhất": 1, "hai": 2, "ba": 3, "tư": 4, "năm": 5, "sáu": 6, "bảy": 7, "tám": 8, "chín": 9, "mười": 10}
+
+
+def asked_item(question: str) -> int | None:
+    """The place of the one list item a question asks for ("Mục tiêu thứ ba là gì?" -> 3), else None."""
+    for m in ORDINAL_ITEM.finditer(question):
+        if m.group("before").lower() in NOT_ITEM_BEFORE:
+            continue
+        n = m.group("n").lower()
+        return int(n) if n.isdigit() else ORDINAL_NUMBERS[n]
+    return None
+
+
 FIRST_ITEM = re.compile(r"^(?:thứ\s+nhất|một\s+là|bước\s+1\b|1[.)]|a[)])", re.IGNORECASE)
 # A heading of a statute or report: "Chương II", "Mục 1", "Điều 6.", "PHẦN I", "I.", "1.1.".
 HEADING = re.compile(

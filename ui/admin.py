@@ -256,27 +256,27 @@ def add_admin_routes(app: FastAPI, live: LivePipeline, settings: Settings, db: D
     async def feedback(request: Request) -> JSONResponse:
         body = await read_body(request, MAX_BODY_BYTES)
         if body is None:
-            return error(413, f"the feedback is over {MAX_BODY_BYTES // 1024} KB; shorten the comment")
+            return error(413, f"Góp ý dài quá {MAX_BODY_BYTES // 1024} KB; hãy rút gọn nhận xét.")
         try:
             data: Any = json.loads(body)
         except (ValueError, RecursionError):
             data = None
-        shape = 'send JSON like {"conversation": "…", "turn": 1, "rating": 1, "comment": "…"}'
+        shape = 'gửi JSON dạng {"conversation": "…", "turn": 1, "rating": 1, "comment": "…"}'
         if not isinstance(data, dict):
-            return error(400, shape)
+            return error(400, f"Góp ý không hợp lệ; {shape}.")
         conversation, turn, rating = data.get("conversation"), data.get("turn"), data.get("rating")
         comment = data.get("comment")
         if not isinstance(conversation, str) or not conversation or len(conversation) > 100:
-            return error(400, f'"conversation" must be the id an answer gave; {shape}')
+            return error(400, f'"conversation" phải là mã mà câu trả lời đã trả về; {shape}.')
         if not isinstance(turn, int) or isinstance(turn, bool) or turn < 1:
-            return error(400, f'"turn" must be a whole number from 1; {shape}')
+            return error(400, f'"turn" phải là số nguyên từ 1; {shape}.')
         if rating not in (1, -1) or isinstance(rating, bool):
-            return error(400, '"rating" must be 1 (useful) or -1 (not useful)')
+            return error(400, '"rating" phải là 1 (hữu ích) hoặc -1 (không hữu ích).')
         if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT_CHARS):
-            return error(400, f'"comment" must be text of at most {MAX_COMMENT_CHARS} characters')
+            return error(400, f"Nhận xét dài tối đa {MAX_COMMENT_CHARS} ký tự.")
         stored = await run_in_threadpool(db.add_feedback, conversation, turn, rating, (comment or "").strip() or None)
         if not stored:
-            return error(400, f"no turn {turn} in conversation {conversation!r}; rate an answer you were given")
+            return error(400, f"Không có lượt hỏi {turn} trong cuộc trò chuyện này; chỉ đánh giá câu trả lời đã nhận.")
         return JSONResponse({"ok": True})
 
 

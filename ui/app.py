@@ -26,13 +26,16 @@ if TYPE_CHECKING:
     from rag.pipeline import LivePipeline, Pipeline
     from rag.records import Answer, Citation, Document
 
-TITLE = "Hỏi đáp tài liệu"
+# Example questions for the bundled corpus, each with the document it was written for: shown only
+# while the index holds that document. An administrator writes their own in HOIDAP_DATA_DIR/examples.txt.
 EXAMPLES = (
-    "Báo cáo của Thành ủy xác định 4 mục tiêu năm 2021 là gì?",
-    "Nghị quyết số 15-NQ/TU của Thành ủy Hà Nội về gì?",
-    "Ước thu ngân sách trên địa bàn quận Đống Đa năm 2020 là bao nhiêu?",
-    "Thành ủy Hà Nội ban hành Báo cáo số 17-BC/TU vào ngày nào?",
+    ("Báo cáo của Thành ủy xác định 4 mục tiêu năm 2021 là gì?", "000_cf24b04885448ff3.txt"),
+    ("Nghị quyết số 15-NQ/TU của Thành ủy Hà Nội về gì?", "003_e976d13c0d4f5caf.txt"),
+    ("Ước thu ngân sách trên địa bàn quận Đống Đa năm 2020 là bao nhiêu?", "004_0b6753d6958e9fca.txt"),
+    ("Thành ủy Hà Nội ban hành Báo cáo số 17-BC/TU vào ngày nào?", "000_cf24b04885448ff3.txt"),
 )
+EXAMPLES_FILE = "examples.txt"
+MAX_EXAMPLES = 4
 SEARCHING = "Đang tìm…"
 UNDERSTOOD = "Hiểu câu hỏi là:"
 NO_INDEX = "Chưa có chỉ mục tài liệu dùng được. Chạy `hoidap index`: `hoidap serve` tự nạp chỉ mục mới."
@@ -91,6 +94,36 @@ COPY_JS = """
   }
 }
 """
+
+def example_questions(settings: Settings, pipeline: Pipeline | None) -> list[str]:
+    """The example questions offered under the chat: HOIDAP_DATA_DIR/examples.txt (one a line, "#" for
+    comments) when it exists, else the bundled corpus's examples whose document the index holds."""
+    try:
+        lines = (settings.data_dir / EXAMPLES_FILE).read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        held = pipeline.index.catalog if pipeline is not None else {}
+        return [question for question, doc in EXAMPLES if doc in held][:MAX_EXAMPLES]
+    found = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    return [q for q in found if len(q) <= MAX_QUESTION_CHARS][:MAX_EXAMPLES]
+
+
+def _luminance(color: str) -> float:
+    """WCAG relative luminance of "#rrggbb"."""
+    channels = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two "#rrggbb" colours (1 to 21)."""
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def text_on(color: str) -> str:
+    """White or near-black, whichever reads better on `color` (a button in the brand colour)."""
+    return "#ffffff" if contrast(color, "#ffffff") >= contrast(color, "#111827") else "#111827"
+
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|~$])")
 _ORDERED = re.compile(r"^(\s*\d+)([.)])")
@@ -345,9 +378,9 @@ def build_app(
         db: the store the question log goes to (None: questions are not logged).
     """
     chat = Chat(pipeline, db)
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as blocks:
+    with gr.Blocks(title=settings.title, analytics_enabled=False) as blocks:
         gr.Markdown(
-            f"# {TITLE}\nĐặt câu hỏi bằng tiếng Việt về các tài liệu đã lập chỉ mục; "
+            f"# {escape_markdown(settings.title)}\nĐặt câu hỏi bằng tiếng Việt về các tài liệu đã lập chỉ mục; "
             "mỗi câu trả lời trích dẫn nguyên văn đoạn tài liệu nguồn."
         )
         notice = banner_text(chat.live.get())
@@ -380,7 +413,7 @@ def build_app(
                     clear = gr.Button("Xoá hội thoại", size="sm", elem_id="hd-clear")
                 gr.Markdown("**Câu hỏi mẫu**")
                 with gr.Row(elem_id="hd-examples"):
-                    examples = [gr.Button(q, size="sm", elem_classes="hd-example") for q in EXAMPLES]
+                    examples = [gr.Button(q, size="sm", elem_classes="hd-example") for q in example_questions(settings, chat.live.get())]
             with gr.Column(scale=2):
                 sources = gr.HTML(SOURCES_EMPTY, elem_id="hd-sources", js_on_load=None, max_height=820)
                 with gr.Accordion("Tài liệu", open=False, elem_id="hd-documents"):

@@ -27,8 +27,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rag.errors import HoidapError
-from rag.settings import Settings
+from rag.errors import BadQuestion, HoidapError
+from rag.settings import MAX_QUESTION_CHARS, Settings
 
 if TYPE_CHECKING:
     from embeddings.encoder import Encoder
@@ -41,6 +41,15 @@ MAX_BODY_BYTES = 16 * 1024
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 NO_INDEX = "no index is loaded; run `hoidap index`, then restart `hoidap serve`"
+# What the API tells the chat page and the widget, in Vietnamese (they show it as it is).
+NO_INDEX_VI = "Máy chủ chưa có chỉ mục tài liệu; quản trị viên cần chạy `hoidap index` ({problem})."
+TOO_BIG_VI = "Yêu cầu dài quá {kb} KB; hãy gửi câu hỏi ngắn hơn."
+NOT_JSON_VI = 'Nội dung gửi phải là JSON dạng {"question": "4 mục tiêu năm 2021 là gì?"}.'
+NOT_OBJECT_VI = 'Nội dung gửi phải là một đối tượng JSON có trường "question" (và tuỳ chọn "k", "conversation").'
+NOT_ALLOWED_VI = (
+    "Trang {origin} chưa được phép dùng trợ lý hỏi đáp này. Quản trị viên thêm địa chỉ đó vào "
+    "HOIDAP_ALLOWED_ORIGINS (cách nhau bởi dấu phẩy) rồi khởi động lại hoidap serve."
+)
 # The widget and admin pages load only their own script, style and API: nothing inline, nothing from elsewhere.
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
@@ -114,7 +123,7 @@ class OriginPolicy:
                 },
             )
         else:
-            response = error(403, f"origin {origin} is not allowed; add it to HOIDAP_ALLOWED_ORIGINS (comma-separated)")
+            response = error(403, NOT_ALLOWED_VI.format(origin=origin))
         await response(scope, receive, send)
 
 
@@ -197,7 +206,9 @@ def create_app(
     from rag.jobs import Jobs
     from rag.pipeline import LivePipeline, answer_json, clean_question
     from ui.admin import add_admin_routes
-    from ui.app import CSS, THEME, build_app
+    from ui.app import CSS, THEME, build_app, example_questions
+
+    policy_allows = OriginPolicy(app=None, allowed_origins=settings.allowed_origins).allows  # type: ignore[arg-type]
 
     live = pipeline if isinstance(pipeline, LivePipeline) else LivePipeline.fixed(pipeline, NO_INDEX)
     db = db or Database.in_folder(settings.data_dir)
@@ -223,28 +234,30 @@ def create_app(
         # Looking at the index folder may reopen it (seconds): not on the event loop.
         current = await run_in_threadpool(live.get)
         if current is None:
-            return error(503, live.problem)
+            return error(503, NO_INDEX_VI.format(problem=live.problem))
         body = await read_body(request, MAX_BODY_BYTES)
         if body is None:
-            return error(413, f"the request body is over {MAX_BODY_BYTES // 1024} KB; send a shorter question")
+            return error(413, TOO_BIG_VI.format(kb=MAX_BODY_BYTES // 1024))
         try:
             data: Any = json.loads(body)
         except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
-            return error(400, 'the body must be JSON like {"question": "4 mục tiêu năm 2021 là gì?"}')
+            return error(400, NOT_JSON_VI)
         if not isinstance(data, dict) or "question" not in data:
-            return error(400, 'the body must be a JSON object with a "question" field, and optionally "k"')
+            return error(400, NOT_OBJECT_VI)
         explain = data.get("explain", False)
         if not isinstance(explain, bool):
-            return error(400, '"explain" must be true or false')
+            return error(400, '"explain" phải là true hoặc false.')
         conversation = data.get("conversation")
         if conversation is not None and (not isinstance(conversation, str) or len(conversation) > 100):
-            return error(400, '"conversation" must be the id a previous answer gave, or left out')
+            return error(400, '"conversation" phải là mã mà câu trả lời trước đã trả về, hoặc bỏ trống.')
         try:
             question = clean_question(data["question"])
             previous = await run_in_threadpool(db.last_question, conversation) if conversation else None
             reading = read_question(question, previous)
             # The pipeline is read-only; asks run side by side in the thread pool.
             answer = await run_in_threadpool(current.ask, reading.searched, data.get("k"), None, explain)
+        except BadQuestion as exc:
+            return error(400, exc.vi)
         except HoidapError as exc:
             return error(400, str(exc))
         reply = {**answer_json(answer), "question": question}
@@ -261,8 +274,26 @@ def create_app(
     def conversation_turns(conversation: str) -> JSONResponse:
         turns = db.conversation(conversation)
         if not turns:
-            return error(404, f"no conversation {conversation!r}; an answer's \"conversation\" field names one")
+            return error(404, "Không tìm thấy cuộc trò chuyện này; hãy bắt đầu cuộc trò chuyện mới.")
         return JSONResponse({"id": conversation, "turns": turns})
+
+    @app.get("/widget/config")
+    def widget_config(request: Request) -> JSONResponse:
+        # Read by widget.js on any page before it opens the frame, so it may answer every origin: it
+        # says whether that page may use the widget (the frame and the API would be refused otherwise).
+        origin = request.headers.get("origin")
+        allowed = origin is None or origin == own_origin(request) or policy_allows(origin)
+        return JSONResponse(
+            {
+                "title": settings.title,
+                "color": settings.brand_color,
+                "examples": example_questions(settings, live.get()),
+                "max_question_chars": MAX_QUESTION_CHARS,
+                "allowed": allowed,
+                "message": None if allowed else NOT_ALLOWED_VI.format(origin=origin),
+            },
+            headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-cache"},
+        )
 
     @app.get("/widget")
     def widget() -> FileResponse:
@@ -317,6 +348,11 @@ def create_app(
     )
     app.add_middleware(OriginPolicy, allowed_origins=settings.allowed_origins)
     return app
+
+
+def own_origin(request: Request) -> str:
+    """This server's origin as the browser sees it ("http://host:port")."""
+    return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
 
 
 def log_turn(db: Database, conversation: str | None, reply: dict[str, Any], client: str | None) -> str:

@@ -135,3 +135,16 @@ def test_the_weights_are_fitted_and_say_their_scores() -> None:
     weights = fitted_weights()
     assert all(isinstance(getattr(weights, name), float) for name in FEATURES)
     assert weights.threshold == report["weights"]["threshold"]
+
+
+def test_one_item_of_a_list_is_answered_by_its_place(genres: Pipeline) -> None:
+    data = ask(genres, "Trường hợp thứ hai bị buộc thôi học là gì?")
+    assert data["answer"].startswith("b) Vượt quá thời gian học tập tối đa")
+    assert len(data["citations"]) == 1
+
+
+def test_an_ordinal_that_names_an_occasion_picks_no_item(genres: Pipeline) -> None:
+    data = ask(genres, "Sinh viên bị kỷ luật lần thứ hai vì gì?")
+    assert "thi hộ" in data["answer"]
+    assert not data["answer"].startswith("b)")  # "lần thứ hai" is not the second point of a list
+

@@ -141,3 +141,20 @@ def test_a_short_plain_article_is_kept_whole() -> None:
     document = parse("sao-moc.txt", text)
     assert document.furniture == 0 and document.title == "Sao Mộc"
     assert document.text[document.content[0][0] :].startswith("Sao Mộc\n")
+
+
+def test_asked_item_reads_the_place_of_one_item() -> None:
+    from rag.structure import asked_item
+
+    assert asked_item("Còn mục tiêu thứ ba là gì?") == 3
+    assert asked_item("Nhiệm vụ thứ 2 của Thành ủy là gì?") == 2
+    assert asked_item("Điều kiện thứ nhất là gì?") == 1
+
+
+def test_asked_item_stays_silent_on_names_days_and_occasions() -> None:
+    from rag.structure import asked_item
+
+    assert asked_item("Đại hội Đảng bộ thành phố lần thứ XVII diễn ra khi nào?") is None
+    assert asked_item("Kỳ họp thứ 5 của Quốc hội thông qua luật gì?") is None
+    assert asked_item("Hội nghị lần thứ hai họp ngày thứ hai phải không?") is None
+    assert asked_item("Điều 3 quy định gì?") is None

@@ -68,17 +68,17 @@ def test_ask_returns_the_answer_object(client: TestClient, pipeline: Any) -> Non
 @pytest.mark.parametrize(
     ("body", "needle"),
     [
-        ({"question": ""}, "empty"),
-        ({"question": "   \n\t "}, "empty"),
-        ({"question": "x" * 2001}, "2001 characters"),
-        ({"question": 42}, "text"),
-        ({"question": None}, "text"),
+        ({"question": ""}, "trống"),
+        ({"question": "   \n\t "}, "trống"),
+        ({"question": "x" * 2001}, "2001 ký tự"),
+        ({"question": 42}, "văn bản"),
+        ({"question": None}, "văn bản"),
         ({"question": QUESTION, "k": 0}, "k"),
         ({"question": QUESTION, "k": "5"}, "k"),
         ({"question": QUESTION, "k": True}, "k"),
         ({"k": 5}, "question"),
-        (["a list", "not an object"], "object"),
-        ("just a string", "object"),
+        (["a list", "not an object"], "đối tượng JSON"),
+        ("just a string", "đối tượng JSON"),
     ],
 )
 def test_bad_questions_get_400_with_a_message(client: TestClient, body: Any, needle: str) -> None:
