@@ -16,6 +16,7 @@ import html
 import itertools
 import json
 import os
+import re
 import socket
 import sys
 from pathlib import Path
@@ -127,6 +128,44 @@ class OriginPolicy:
         await response(scope, receive, send)
 
 
+HTML_LANG = re.compile(rb'(<html\s+)lang="[^"]*"')
+
+
+class VietnamesePage:
+    """ASGI middleware: the chat page's HTML says `<html lang="vi">` (Gradio's template says "en")."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        parts: list[bytes] = []
+
+        async def rewrite(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] != "http.response.body" or start is None:
+                await send(message)
+                return
+            parts.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            body = b"".join(parts)
+            headers = MutableHeaders(scope=start)
+            if headers.get("content-type", "").startswith("text/html") and "content-encoding" not in headers:
+                body = HTML_LANG.sub(rb'\1lang="vi"', body, count=1)
+                headers["content-length"] = str(len(body))
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, rewrite)
+
+
 async def read_body(request: Request, limit: int) -> bytes | None:
     """The request body, or None when it is larger than `limit` bytes (checked while reading)."""
     declared = request.headers.get("content-length")
@@ -206,7 +245,7 @@ def create_app(
     from rag.jobs import Jobs
     from rag.pipeline import LivePipeline, answer_json, clean_question
     from ui.admin import add_admin_routes
-    from ui.app import CSS, THEME, build_app, example_questions
+    from ui.app import PAGE_JS, THEME, build_app, example_questions, page_css
 
     policy_allows = OriginPolicy(app=None, allowed_origins=settings.allowed_origins).allows  # type: ignore[arg-type]
 
@@ -339,7 +378,8 @@ def create_app(
         build_app(live, settings, db),
         path="/",
         theme=THEME,
-        css=CSS,
+        css=page_css(settings),
+        js=PAGE_JS,
         footer_links=[],
         ssr_mode=False,
         pwa=False,
@@ -347,6 +387,7 @@ def create_app(
         enable_monitoring=False,
     )
     app.add_middleware(OriginPolicy, allowed_origins=settings.allowed_origins)
+    app.add_middleware(VietnamesePage)
     return app
 
 
@@ -402,6 +443,10 @@ def serve(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
             file=sys.stderr,
             flush=True,
         )
+    from ui.app import fallback_notice
+
+    if (notice := fallback_notice(live.get())) is not None:
+        print(f"hoidap: warning: {notice}", file=sys.stderr, flush=True)
     app = create_app(live, settings, db)
     base = f"http://{host}:{sock.getsockname()[1]}"
     print(f"hoidap: chat at {base}/  ·  API {base}/api/ask  ·  widget {base}/widget", flush=True)

@@ -10,10 +10,11 @@ import gradio as gr
 import pytest
 from conftest import CORPUS
 
-from rag.pipeline import LivePipeline, Pipeline
+from rag.pipeline import LivePipeline, Pipeline, answer_json
 from rag.settings import Settings
 from ui.app import (
-    EXAMPLES,
+    FALLBACK_LINE,
+    NEW_CONVERSATION,
     NO_INDEX,
     SEARCHING,
     Chat,
@@ -33,7 +34,7 @@ def test_build_app_gives_blocks_with_vietnamese_controls(pipeline: Pipeline, ind
     blocks = build_app(pipeline, Settings(corpus_dir=CORPUS, index_dir=index_dir))
     assert isinstance(blocks, gr.Blocks)
     config = str(blocks.get_config_file())
-    for text in ("Hỏi đáp tài liệu", "Đặt câu hỏi…", "Gửi", "Xoá hội thoại", "Câu hỏi mẫu", "Sao chép", *(q for q, _doc in EXAMPLES)):
+    for text in ("Hỏi đáp tài liệu", "Đặt câu hỏi…", "Gửi", NEW_CONVERSATION, "Câu hỏi mẫu", "Sao chép"):
         assert text in config
 
 
@@ -56,8 +57,9 @@ def test_the_page_follows_an_index_that_appears(index_dir: Path, tmp_path: Path)
 
 def test_respond_streams_searching_then_the_answer_and_its_sources(pipeline: Pipeline) -> None:
     turns = list(Chat(pipeline).respond(QUESTION, [], ""))
-    box, history, topic, sources, copied, _conversation = turns[0]
+    box, history, topic, sources, copied, _conversation, copy, _turns = turns[0]
     assert box == ""
+    assert copy["interactive"] is False  # nothing to copy yet
     assert history[0] == {"role": "user", "content": escape_markdown(QUESTION)}
     assert SEARCHING in history[1]["content"]
     assert SEARCHING in sources
@@ -65,12 +67,15 @@ def test_respond_streams_searching_then_the_answer_and_its_sources(pipeline: Pip
     lengths = [len(t[1][-1]["content"]) for t in turns[1:]]
     assert lengths == sorted(lengths)
 
-    box, history, topic, sources, copied, _conversation = turns[-1]
+    box, history, topic, sources, copied, _conversation, copy, _turns = turns[-1]
     answer = history[-1]["content"]
-    for marker in ("Thứ nhất", "Thứ hai", "Thứ ba", "Thứ tư", "**Nguồn:**", "\\[1\\]"):
+    for marker in ("Thứ nhất", "Thứ hai", "Thứ ba", "Thứ tư", "**Nguồn:**", "[\\[1\\]](#nguon-1-1)"):
         assert marker in answer
+    assert copy["interactive"] is True
     assert topic == QUESTION
     assert sources.count('class="hd-source"') == 5
+    assert sources.count('class="hd-group"') == 1  # one document: its title said once
+    assert 'id="nguon-1-5"' in sources
     assert "<mark>Thứ nhất là:" in sources
     assert "Mở toàn văn" in sources and "document?doc=000_cf24b04885448ff3.txt" in sources
     assert copied.startswith("Báo cáo của Thành ủy") and "Nguồn:" in copied and "“Thứ tư là:" in copied
@@ -82,9 +87,11 @@ def test_respond_ignores_an_empty_question(pipeline: Pipeline) -> None:
     assert turns[0][1] == []
 
 
-def test_respond_says_when_a_question_is_too_long(pipeline: Pipeline) -> None:
-    turns = list(Chat(pipeline).respond("dài " * 600, [], ""))
+def test_respond_says_when_a_question_is_too_long_and_keeps_it_in_the_box(pipeline: Pipeline) -> None:
+    long = "dài " * 600
+    turns = list(Chat(pipeline).respond(long, [], ""))
     assert "rút gọn" in turns[-1][1][-1]["content"]
+    assert all(t[0] == long for t in turns)  # left in the box, to be shortened
 
 
 def test_follow_up_questions_carry_the_previous_topic(pipeline: Pipeline) -> None:
@@ -147,13 +154,13 @@ def test_sources_html_escapes_document_text(pipeline: Pipeline) -> None:
         passages=(),
         model="m",
     )
-    out = sources_html(answer, {"x.txt": doc})
+    out = sources_html(answer_json(answer), {"x.txt": doc})
     assert "<script" not in out and "<img" not in out and "<i>" not in out
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out
     assert "15/01/2021 · x.txt" in out
     assert "<mark>Câu có &lt;script&gt;" in out
     assert "Đoạn trước. " in out and "Đoạn sau." in out
-    assert "<script>" in copy_text(answer)  # the clipboard gets plain text, not HTML
+    assert "<script>" in copy_text(answer_json(answer))  # the clipboard gets plain text, not HTML
 
 
 def test_context_around_stays_in_the_paragraph() -> None:
@@ -172,7 +179,8 @@ def test_fallback_notice_tells_how_to_set_a_multilingual_model(pipeline: Any) ->
     if pipeline.index.fallback_model:
         assert notice is not None
         assert "HOIDAP_EMBEDDING_MODEL" in notice and "hoidap index" in notice
-        assert "HOIDAP_EMBEDDING_MODEL" in str(build_app(pipeline, Settings()).get_config_file())
+        page = str(build_app(pipeline, Settings()).get_config_file())
+        assert FALLBACK_LINE in page and "HOIDAP_EMBEDDING_MODEL" not in page  # users get one short line
     else:
         assert notice is None
     assert fallback_notice(None) is None

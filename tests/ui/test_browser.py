@@ -12,14 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browsing import BOT, GOALS, QUESTION, TIMEOUT_MS, ask_in_chat, wait_for_answer, watch
 from conftest import CORPUS, PACKAGED, ROOT
 
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 
-QUESTION = "Báo cáo của Thành ủy xác định 4 mục tiêu năm 2021 là gì?"
-GOALS = ("Thứ nhất", "Thứ hai", "Thứ ba", "Thứ tư")
-TIMEOUT_MS = 60_000
 SCRIPT_TEXT = "<script>alert(1)</script>"
 IMG_TEXT = "<img src=x onerror=alert(1)>"
 INJECTION_DOC = """Hội nghị an toàn thông tin của Sở Thông tin và Truyền thông năm 2022 (08:00 10/05/2022)
@@ -36,48 +34,6 @@ huấn an toàn thông tin cho toàn bộ cán bộ, công chức trong năm 202
 INJECTION_QUESTION = "Chuyên gia trình bày các mẫu mã độc nhúng trong tài liệu nào tại hội nghị an toàn thông tin?"
 
 
-def watch(page: Any, server_url: str) -> dict[str, list[str]]:
-    """Record dialogs, requests that leave the test servers, and console messages of a page."""
-    seen: dict[str, list[str]] = {"dialogs": [], "outside": [], "console": [], "requests": []}
-
-    def on_dialog(dialog: Any) -> None:
-        seen["dialogs"].append(dialog.message)
-        dialog.dismiss()
-
-    def on_request(request: Any) -> None:
-        seen["requests"].append(request.url)
-        if not request.url.startswith(("http://127.0.0.1:", "data:", "blob:", "about:")):
-            seen["outside"].append(request.url)
-
-    page.on("dialog", on_dialog)
-    page.on("request", on_request)
-    page.on("console", lambda message: seen["console"].append(message.text))
-    return seen
-
-
-BOT = "#hd-chat [data-testid='bot']"
-
-
-def wait_for_answer(page: Any, answers_before: int) -> None:
-    """Wait until the chat holds one more answer than before and the search is over."""
-    page.wait_for_function(
-        """([selector, n]) => {
-            const bots = document.querySelectorAll(selector);
-            return bots.length === n + 1 && !document.querySelector('#hd-sources .hd-searching')
-                && !bots[n].innerText.includes('Đang tìm');
-        }""",
-        arg=[BOT, answers_before],
-        timeout=TIMEOUT_MS,
-    )
-
-
-def ask_in_chat(page: Any, question: str) -> None:
-    before = page.locator(BOT).count()
-    page.locator("#hd-question textarea").fill(question)
-    page.locator("#hd-send").click()
-    wait_for_answer(page, before)
-
-
 def test_chat_page_answers_the_four_goals_with_sources(
     browser: Any, live_server: Callable[..., Any], pipeline: Pipeline, index_dir: Path, tmp_path: Path
 ) -> None:
@@ -89,10 +45,10 @@ def test_chat_page_answers_the_four_goals_with_sources(
     page.goto(server.url + "/")
     page.locator("#hd-question textarea").wait_for(timeout=TIMEOUT_MS)
     assert page.title() == "Hỏi đáp tài liệu"
-    for label in ("Gửi", "Xoá hội thoại", "Sao chép", "Câu hỏi mẫu"):
+    for label in ("Gửi", "Cuộc trò chuyện mới", "Sao chép", "Câu hỏi mẫu"):
         assert page.get_by_text(label, exact=True).first.is_visible()
     if pipeline.index.fallback_model:
-        assert "HOIDAP_EMBEDDING_MODEL" in page.locator("#hd-fallback").inner_text()
+        assert "mô hình dự phòng" in page.locator("#hd-fallback").inner_text()
 
     ask_in_chat(page, QUESTION)
     bot = page.locator(BOT).last

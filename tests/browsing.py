@@ -1,0 +1,51 @@
+"""Helpers for the browser tests: watching a page, asking in the chat page and waiting for its answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+QUESTION = "Báo cáo của Thành ủy xác định 4 mục tiêu năm 2021 là gì?"
+GOALS = ("Thứ nhất", "Thứ hai", "Thứ ba", "Thứ tư")
+TIMEOUT_MS = 60_000
+
+
+def watch(page: Any, server_url: str) -> dict[str, list[str]]:
+    """Record dialogs, requests that leave the test servers, and console messages of a page."""
+    seen: dict[str, list[str]] = {"dialogs": [], "outside": [], "console": [], "requests": []}
+
+    def on_dialog(dialog: Any) -> None:
+        seen["dialogs"].append(dialog.message)
+        dialog.dismiss()
+
+    def on_request(request: Any) -> None:
+        seen["requests"].append(request.url)
+        if not request.url.startswith(("http://127.0.0.1:", "data:", "blob:", "about:")):
+            seen["outside"].append(request.url)
+
+    page.on("dialog", on_dialog)
+    page.on("request", on_request)
+    page.on("console", lambda message: seen["console"].append(message.text))
+    return seen
+
+
+BOT = "#hd-chat [data-testid='bot']"
+
+
+def wait_for_answer(page: Any, answers_before: int) -> None:
+    """Wait until the chat holds one more answer than before and the search is over."""
+    page.wait_for_function(
+        """([selector, n]) => {
+            const bots = document.querySelectorAll(selector);
+            return bots.length === n + 1 && !document.querySelector('#hd-sources .hd-searching')
+                && !bots[n].innerText.includes('Đang tìm');
+        }""",
+        arg=[BOT, answers_before],
+        timeout=TIMEOUT_MS,
+    )
+
+
+def ask_in_chat(page: Any, question: str) -> None:
+    before = page.locator(BOT).count()
+    page.locator("#hd-question textarea").fill(question)
+    page.locator("#hd-send").click()
+    wait_for_answer(page, before)
