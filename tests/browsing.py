@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+from conftest import CORPUS, ROOT
+
+from rag.pipeline import Pipeline
+from rag.settings import Settings
 
 QUESTION = "Báo cáo của Thành ủy xác định 4 mục tiêu năm 2021 là gì?"
 GOALS = ("Thứ nhất", "Thứ hai", "Thứ ba", "Thứ tư")
@@ -49,3 +56,27 @@ def ask_in_chat(page: Any, question: str) -> None:
     page.locator("#hd-question textarea").fill(question)
     page.locator("#hd-send").click()
     wait_for_answer(page, before)
+
+
+def intranet_copy(folder: Path, server_url: str) -> Path:
+    """examples/intranet.html with its script pointing at the test server."""
+    folder.mkdir(parents=True, exist_ok=True)
+    text = (ROOT / "examples" / "intranet.html").read_text(encoding="utf-8")
+    assert "http://127.0.0.1:7860/widget.js" in text
+    text = text.replace("http://127.0.0.1:7860/widget.js", f"{server_url}/widget.js")
+    (folder / "intranet.html").write_text(text, encoding="utf-8")
+    return folder / "intranet.html"
+
+
+def allowed_intranet(
+    site: Path,
+    static_server: Callable[[Path], Any],
+    live_server: Callable[..., Any],
+    pipeline: Pipeline,
+    index_dir: Path,
+) -> tuple[Any, Any, Path]:
+    """An intranet site on its own port, a hoidap server that allows it, and the site's page."""
+    site.mkdir()
+    intranet = static_server(site)  # started first: its origin goes into the allowed list
+    server = live_server(pipeline, Settings(corpus_dir=CORPUS, index_dir=index_dir, allowed_origins=(intranet.url,)))
+    return intranet, server, intranet_copy(site, server.url)

@@ -126,7 +126,8 @@ def page_css(settings: Settings) -> str:
   --button-primary-text-color-hover: {on_brand}; --loader-color: {brand};
   --link-text-color: {light}; --link-text-color-hover: {light}; --link-text-color-visited: {light};
   --body-text-color-subdued: #475569; }}
-.dark, .dark .gradio-container {{ --hd-link: {dark}; --body-text-color-subdued: #94a3b8; --link-text-color: {dark}; --link-text-color-hover: {dark};
+.dark, .dark .gradio-container {{ --hd-link: {dark}; --body-text-color-subdued: #94a3b8;
+  --link-text-color: {dark}; --link-text-color-hover: {dark};
   --link-text-color-visited: {dark}; }}
 """
         + CSS
@@ -430,7 +431,7 @@ class Chat:
 
         if self.db is None:
             return conversation, 0
-        if conversation == NO_CONVERSATION or conversation and self.db.last_question(conversation) is None:
+        if conversation == NO_CONVERSATION or (conversation and self.db.last_question(conversation) is None):
             conversation = ""  # an id the store does not know (another server's, or a wiped store)
         conversation = conversation or new_id()
         turn = self.db.log_question(conversation, question, understood_as, reply, reply["timings_ms"]["total"])

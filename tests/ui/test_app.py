@@ -13,6 +13,7 @@ from conftest import CORPUS
 from rag.pipeline import LivePipeline, Pipeline, answer_json
 from rag.settings import Settings
 from ui.app import (
+    EXAMPLES,
     FALLBACK_LINE,
     NEW_CONVERSATION,
     NO_INDEX,
@@ -184,3 +185,68 @@ def test_fallback_notice_tells_how_to_set_a_multilingual_model(pipeline: Any) ->
     else:
         assert notice is None
     assert fallback_notice(None) is None
+
+
+def test_example_questions_come_from_the_admin_file_or_only_for_documents_held(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    from ui.app import example_questions
+
+    settings = Settings(data_dir=tmp_path)
+    assert example_questions(settings, pipeline) == [q for q, _doc in EXAMPLES]  # the bundled corpus
+    assert example_questions(settings, None) == []  # no index: no question written for other documents
+    (tmp_path / "examples.txt").write_text("# ví dụ của Sở\nHọc phí năm 2025 là bao nhiêu?\n\n", "utf-8")
+    assert example_questions(settings, pipeline) == ["Học phí năm 2025 là bao nhiêu?"]
+
+
+def test_brand_colours_are_made_readable_in_light_and_dark() -> None:
+    from ui.app import DARK_BACKGROUND, LIGHT_BACKGROUND, contrast, page_css, readable, text_on
+
+    assert round(contrast("#000000", "#ffffff"), 1) == 21.0
+    assert text_on("#1d4ed8") == "#ffffff" and text_on("#fde047") == "#111827"
+    assert readable("#1d4ed8", LIGHT_BACKGROUND) == "#1d4ed8"  # already readable: left alone
+    dark = readable("#1d4ed8", DARK_BACKGROUND)
+    assert dark != "#1d4ed8" and contrast(dark, DARK_BACKGROUND) >= 4.5
+    assert contrast(readable("#fde047", LIGHT_BACKGROUND), LIGHT_BACKGROUND) >= 4.5
+    css = page_css(Settings(brand_color="#7a1f1f"))
+    assert "--button-primary-background-fill: #7a1f1f" in css and "orange" not in css
+
+
+def test_a_conversation_is_restored_and_rated_from_the_store(pipeline: Pipeline, tmp_path: Path) -> None:
+    from rag.database import Database, QuestionFilter
+    from ui.app import NO_CONVERSATION
+
+    db = Database.in_folder(tmp_path)
+    chat = Chat(pipeline, db)
+    first = list(chat.respond(QUESTION, [], "", ""))[-1]
+    conversation, turns = first[5], first[7]
+    second = list(chat.respond("Còn mục tiêu thứ ba là gì?", first[1], first[2], conversation, turns))[-1]
+    assert second[5] == conversation and turns.logged == {1: 1, 2: 2}
+
+    _box, history, topic, sources, _copied, restored, copy, kept = Chat(pipeline, db).restore(conversation)
+    assert history == second[1]  # the same messages as when they were answered
+    assert topic == second[2] and restored == conversation and copy["interactive"] is True
+    assert 'data-turn="2"' in sources and sources.count(" hidden>") == 1  # turn 1's sources kept, hidden
+    assert Chat(pipeline, db).restore(NO_CONVERSATION)[1] == []
+    assert Chat(pipeline, db).restore("unknown")[1] == []
+
+    disliked = gr.LikeData(None, {"index": 3, "value": "", "liked": False})  # message 3: the second answer
+    rated, row, _box, _thanks = chat.rate(conversation, kept, disliked)
+    assert rated == (2, -1) and row["visible"] is True
+    chat.comment(conversation, rated, "  Thiếu ngày ban hành  ")
+    _total, rows = db.questions(QuestionFilter(rating=-1))
+    assert [(r["turn"], r["comment"]) for r in rows] == [(2, "Thiếu ngày ban hành")]
+
+
+def test_a_new_conversation_starts_afresh_after_the_old_one(pipeline: Pipeline, tmp_path: Path) -> None:
+    from rag.database import Database
+    from ui.app import NO_CONVERSATION
+
+    db = Database.in_folder(tmp_path)
+    chat = Chat(pipeline, db)
+    old = list(chat.respond(QUESTION, [], "", ""))[-1][5]
+    cleared = Chat.clear()
+    assert cleared[5] == NO_CONVERSATION and cleared[1] == []
+    new = list(chat.respond("Còn mục tiêu thứ ba là gì?", [], cleared[2], cleared[5], cleared[7]))[-1]
+    assert new[5] not in (old, NO_CONVERSATION)
+    assert "Hiểu câu hỏi là" not in new[1][-1]["content"]  # nothing to follow in a new conversation
