@@ -225,3 +225,49 @@ def test_allowed_origins_match_without_a_trailing_slash(tmp_path: Path) -> None:
         assert pre.status_code == 204
         assert pre.headers["access-control-allow-origin"] == INTRANET
         assert c.get("/widget").headers["content-security-policy"].endswith(f"frame-ancestors 'self' {INTRANET}")
+
+
+def test_the_chat_page_says_it_is_vietnamese(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and 'lang="vi"' in page.text[:200] and 'lang="en"' not in page.text[:200]
+    assert int(page.headers["content-length"]) == len(page.content)
+
+
+def test_widget_config_says_whether_the_asking_page_is_allowed(client: TestClient) -> None:
+    own = client.get("/widget/config").json()
+    assert own["allowed"] is True and own["message"] is None
+    assert own["title"] == "Hỏi đáp tài liệu" and own["color"] == "#1d4ed8" and own["max_question_chars"] == 2000
+    assert QUESTION in own["examples"]  # the bundled corpus's examples, as the index holds their documents
+    allowed = client.get("/widget/config", headers={"Origin": INTRANET})
+    assert allowed.json()["allowed"] is True
+    refused = client.get("/widget/config", headers={"Origin": "http://other.example"})
+    assert refused.headers["access-control-allow-origin"] == "*"  # readable by the page that is refused
+    assert refused.json()["allowed"] is False
+    assert "HOIDAP_ALLOWED_ORIGINS" in refused.json()["message"] and "chưa được phép" in refused.json()["message"]
+
+
+def test_api_replies_keep_vietnamese_readable(client: TestClient) -> None:
+    r = client.post("/api/ask", json={"question": QUESTION})
+    assert "Thứ nhất" in r.text and "\\u" not in r.text  # UTF-8 JSON, not \\u-escaped
+    assert r.headers["content-type"].startswith("application/json")
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"HOIDAP_BRAND_COLOR": "blue"}, "HOIDAP_BRAND_COLOR"),
+        ({"HOIDAP_BRAND_COLOR": "#12345"}, "HOIDAP_BRAND_COLOR"),
+        ({"HOIDAP_TITLE": "x" * 81}, "HOIDAP_TITLE"),
+        ({"HOIDAP_TITLE": "<b>Sở</b>"}, "HOIDAP_TITLE"),
+    ],
+)
+def test_title_and_brand_colour_are_checked(env: dict[str, str], needle: str) -> None:
+    from rag.errors import HoidapError
+
+    with pytest.raises(HoidapError, match=needle):
+        Settings.from_env(env)
+
+
+def test_title_and_brand_colour_are_read_from_the_environment() -> None:
+    settings = Settings.from_env({"HOIDAP_TITLE": "Hỏi đáp văn bản — Sở Nội vụ", "HOIDAP_BRAND_COLOR": "#7A1F1F"})
+    assert settings.title == "Hỏi đáp văn bản — Sở Nội vụ" and settings.brand_color == "#7a1f1f"
