@@ -74,12 +74,13 @@ CSS = """
 #hd-sources .hd-n { color: var(--hd-link); font-weight: 600; margin-right: 4px; }
 #hd-sources .hd-meta { color: var(--body-text-color-subdued); font-size: 0.9em; margin: 2px 0 6px 0; }
 #hd-sources .hd-source { margin: 10px 0 0 0; scroll-margin-top: 12px; border-radius: 6px; }
-#hd-sources .hd-source-line { margin: 0; line-height: 1.4; }
+#hd-sources .hd-source-line { margin: 0 !important; line-height: 1.4; }
 #hd-sources .hd-source.hd-flash { outline: 3px solid var(--hd-link); outline-offset: 2px; }
 #hd-sources .hd-place { color: var(--body-text-color-subdued); font-size: 0.85em; }
-#hd-sources .hd-open { font-size: 0.9em; }
-#hd-sources blockquote.hd-quote { margin: 4px 0 2px 0; padding: 4px 10px; border-left: 3px solid var(--hd-brand);
-  white-space: pre-wrap; font-size: 0.95em; line-height: 1.5; color: var(--body-text-color); }
+#hd-sources .hd-open { font-size: 0.9em; display: inline-block; margin: 0 !important; padding: 0 !important; }
+#hd-sources blockquote.hd-quote { margin: 4px 0 2px 0 !important; padding: 4px 10px;
+  border-left: 3px solid var(--hd-brand); white-space: pre-wrap; font-size: 0.95em;
+  line-height: 1.5; color: var(--body-text-color); }
 #hd-sources .hd-quote mark, .hd-doc mark { background: #fde68a; color: #1f2937; padding: 0 1px; }
 #hd-sources a, #hd-chat a { color: var(--hd-link); }
 #hd-sources .hd-empty, #hd-sources .hd-searching { color: var(--body-text-color-subdued); }
