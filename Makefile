@@ -8,14 +8,16 @@ QUESTION ?= Báo cáo của Thành ủy xác định 4 mục tiêu năm 2021 là
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: install run index test lint
+.PHONY: install run index test lint chromium
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
 	# torch first and pinned: the CPU wheel; an unpinned torch pulls GBs of CUDA.
 	$(PY) -m pip install -q --disable-pip-version-check torch==2.13.0
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	# setuptools' "Editable installation … be careful with folders of the same name" is a notice, not a problem.
+	PYTHONWARNINGS="ignore:Editable installation:UserWarning" \
+		$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -31,5 +33,12 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test: lint
+# The browser tests drive Debian's Chromium: without it the run stops at once, never skips them quietly.
+CHROMIUM ?= /usr/bin/chromium
+NEEDS_CHROMIUM := the browser tests need Chromium: apt-get install -y chromium (or run bash .ci/run)
+
+chromium:
+	@test -x $(CHROMIUM) || { echo "$(NEEDS_CHROMIUM)" >&2; exit 2; }
+
+test: chromium lint
 	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest

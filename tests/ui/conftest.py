@@ -120,15 +120,19 @@ def static_server() -> Iterator[Callable[[Path], StaticServer]]:
         server.stop()
 
 
+NEEDS_CHROMIUM = "the browser tests need Chromium: apt-get install -y chromium (or run bash .ci/run)"
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright; the test is skipped when either is missing."""
+    """Debian's Chromium driven by Playwright; the test run stops (never skips quietly) when either is missing."""
     if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is missing: apt-get install -y chromium")
+        pytest.exit(NEEDS_CHROMIUM, returncode=2)
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("the playwright Python package is missing: pip install playwright")
+        pytest.exit("the browser tests need the playwright package: make install (pip install -e '.[dev]')",
+                    returncode=2)
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
