@@ -754,11 +754,11 @@ class Answerer:
 
     def picked_item(self, q: Question, scored: list[Candidate]) -> Span | None:
         """The list item the question asks for by its place, from the list around one of the best
-        sentences that clear the threshold; None when none of them belongs to a list that long."""
+        sentences (the answer as a whole has cleared the threshold: the ordinal says a list is meant,
+        and its items often share few words with the question); None when none of them belongs to a
+        list that long."""
         assert q.item is not None
         for c in scored[:LIST_RUNNERS_UP]:
-            if c.support < self.weights.threshold:
-                continue
             _, items = self.list_items(c.span, None)
             if len(items) >= q.item:
                 return items[q.item - 1]

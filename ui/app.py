@@ -135,15 +135,31 @@ def page_css(settings: Settings) -> str:
     )
 
 
-# Runs once when the page loads: keeps <html lang="vi"> (Gradio sets the browser's locale); brings each
-# new question to the top of the chat, so its answer is read from its beginning as it comes in (and
-# the last one after a reload); makes the [n] markers of the answers jump to their source card.
-PAGE_JS = """
-() => {
+# In the page's <head>, before Gradio runs: keeps <html lang="vi"> (Gradio sets the browser's locale).
+PAGE_HEAD = """<script>
+(() => {
   const root = document.documentElement;
   const pin = () => { if (root.lang !== "vi") root.lang = "vi"; };
   pin();
   new MutationObserver(pin).observe(root, { attributes: true, attributeFilter: ["lang"] });
+})();
+</script>"""
+# Runs once when the page loads: brings each new question to the top of the chat, so its answer is read
+# from its beginning as it comes in (and the last one after a reload); makes the [n] markers of the
+# answers jump to their source card; says Gradio's English button labels in Vietnamese.
+PAGE_JS = """
+() => {
+  // Gradio's own buttons are labelled in English: their labels as a screen reader says them, in Vietnamese.
+  const labels = { "Like": "Câu trả lời hữu ích", "Dislike": "Câu trả lời chưa đúng", "Copy": "Sao chép",
+                   "Copy message": "Sao chép câu trả lời", "Scroll down": "Cuộn xuống", "Clear": "Xoá" };
+  const translate = () => {
+    document.querySelectorAll("[aria-label], [title]").forEach((node) => {
+      ["aria-label", "title"].forEach((name) => {
+        const value = node.getAttribute(name);
+        if (value && labels[value]) node.setAttribute(name, labels[value]);
+      });
+    });
+  };
   let asked = 0;
   window.hoidapShowLastQuestion = () => {
     const rows = document.querySelectorAll("#hd-chat .user-row");
@@ -156,6 +172,7 @@ PAGE_JS = """
     if (top < 0 || top > window.innerHeight - 80) last.scrollIntoView({ block: "start" });
   };
   new MutationObserver(() => {
+    translate();
     if (document.querySelectorAll("#hd-chat .user-row").length !== asked) window.hoidapShowLastQuestion();
   }).observe(document.body, { childList: true, subtree: true });
   document.addEventListener("click", (event) => {
@@ -515,7 +532,8 @@ class Chat:
         turns = Turns()
         rows = self.db.conversation(conversation) if self.db is not None and conversation else []
         if not rows:
-            return "", [], "", SOURCES_EMPTY, "", "", gr.update(interactive=False), turns
+            # Nothing to show again: the page is left as it is (a question asked while this loaded stays).
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         pipeline = self.live.get()
         documents = pipeline.index.documents if pipeline is not None else {}
         history: list[Any] = []
@@ -669,7 +687,6 @@ def build_app(
         clear.click(chat.clear, outputs=outputs, queue=False).then(
             lambda: (gr.update(visible=False), "", gr.update(visible=False)), outputs=hide_feedback, queue=False
         )
-        chatbot.clear(chat.clear, outputs=outputs, queue=False)  # the chat's own trash icon starts afresh too
         chatbot.like(chat.rate, inputs=[conversation, turns], outputs=[rated, feedback_row, feedback_text, thanks],
                      queue=False)
         feedback_send.click(chat.comment, inputs=[conversation, rated, feedback_text],

@@ -245,7 +245,7 @@ def create_app(
     from rag.jobs import Jobs
     from rag.pipeline import LivePipeline, answer_json, clean_question
     from ui.admin import add_admin_routes
-    from ui.app import PAGE_JS, THEME, build_app, example_questions, page_css
+    from ui.app import PAGE_HEAD, PAGE_JS, THEME, build_app, example_questions, page_css
 
     policy_allows = OriginPolicy(app=None, allowed_origins=settings.allowed_origins).allows  # type: ignore[arg-type]
 
@@ -380,6 +380,7 @@ def create_app(
         theme=THEME,
         css=page_css(settings),
         js=PAGE_JS,
+        head=PAGE_HEAD,
         footer_links=[],
         ssr_mode=False,
         pwa=False,

@@ -89,7 +89,8 @@ def test_feedback_with_a_comment_is_stored(browser: Any, chat_server: Any, tmp_p
     page = open_chat(browser, chat_server.url)
     assert not page.locator("#hd-copy").is_enabled()  # nothing to copy before an answer
     ask_in_chat(page, QUESTION)
-    page.locator("#hd-chat button[aria-label='Dislike']").last.click()
+    assert page.locator("[aria-label='Like'], [aria-label='Dislike'], [aria-label='Clear']").count() == 0
+    page.locator("#hd-chat button[aria-label='Câu trả lời chưa đúng']").last.click()
     page.locator("#hd-comment textarea").wait_for(timeout=TIMEOUT_MS)
     page.locator("#hd-comment textarea").fill("Thiếu số liệu năm 2020")
     page.locator("#hd-comment-send").click()
