@@ -687,6 +687,7 @@ def build_app(
         clear.click(chat.clear, outputs=outputs, queue=False).then(
             lambda: (gr.update(visible=False), "", gr.update(visible=False)), outputs=hide_feedback, queue=False
         )
+        chatbot.clear(chat.clear, outputs=outputs, queue=False)  # the chat's own trash icon starts afresh too
         chatbot.like(chat.rate, inputs=[conversation, turns], outputs=[rated, feedback_row, feedback_text, thanks],
                      queue=False)
         feedback_send.click(chat.comment, inputs=[conversation, rated, feedback_text],
