@@ -635,8 +635,8 @@
     .then(function (response) { return response.ok ? response.json() : null; })
     .then(function (health) {
       if (health && health.fallback_model) {
-        notice.textContent = "Chỉ mục dùng mô hình dự phòng tiếng Anh; kết quả tìm kiếm có thể kém chính xác. "
-          + "Quản trị viên: đặt HOIDAP_EMBEDDING_MODEL rồi chạy lại hoidap index.";
+        // One short line for users; how to fix it is on the admin page and in the server log.
+        notice.textContent = "Tìm kiếm có thể kém chính xác (mô hình dự phòng); hãy báo quản trị viên.";
         notice.hidden = false;
       }
     })
