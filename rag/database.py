@@ -311,6 +311,17 @@ class Database:
             )
         return turn
 
+    def log_reply(
+        self, conversation: str | None, reply: dict[str, Any], client: str | None = None
+    ) -> tuple[str, int]:
+        """Log an answer object (`question`, `understood_as`, `timings_ms` and the answer) as the next turn
+        of `conversation`, or of a new one when None; the conversation's id and the turn's number."""
+        conversation = conversation or new_id()
+        turn = self.log_question(
+            conversation, reply["question"], reply["understood_as"], reply, reply["timings_ms"]["total"], client
+        )
+        return conversation, turn
+
     def add_feedback(self, conversation: str, turn: int, rating: int, comment: str | None) -> bool:
         """Store (or replace) the rating of a logged turn; False when there is no such turn."""
         with self.write() as conn:

@@ -441,19 +441,13 @@ class Chat:
         """The "Tài liệu" panel for the index loaded now (refreshed on every page load)."""
         return documents_html(self.live.get())
 
-    def log(
-        self, conversation: str, question: str, understood_as: str | None, reply: dict[str, Any]
-    ) -> tuple[str, int]:
+    def log(self, conversation: str, reply: dict[str, Any]) -> tuple[str, int]:
         """Log an answered turn: the conversation id (a new one at the start) and the turn's number (0: no log)."""
-        from rag.database import new_id
-
         if self.db is None:
             return conversation, 0
         if conversation == NO_CONVERSATION or (conversation and self.db.last_question(conversation) is None):
             conversation = ""  # an id the store does not know (another server's, or a wiped store)
-        conversation = conversation or new_id()
-        turn = self.db.log_question(conversation, question, understood_as, reply, reply["timings_ms"]["total"])
-        return conversation, turn
+        return self.db.log_reply(conversation or None, reply)
 
     def banner(self) -> Any:
         """The notice above the chat for the index loaded now (refreshed on every page load)."""
@@ -509,7 +503,7 @@ class Chat:
 
         understood = reading.searched if reading.follow_up else None
         reply = {**answer_json(answer), "question": question, "understood_as": understood}
-        conversation, logged = self.log(conversation, question, understood, reply)
+        conversation, logged = self.log(conversation, reply)
         if logged:
             turns.logged[pair] = logged
         said = message_markdown(reply, pair).split("\n")

@@ -66,6 +66,12 @@ def frame_ancestors(allowed_origins: tuple[str, ...]) -> str:
     return " ".join(["frame-ancestors 'self'", *allowed_origins])
 
 
+def origin_allowed(origin: str, allowed: tuple[str, ...]) -> bool:
+    """Whether a browser's origin ("http://host:8000", never with a trailing slash) is one of the allowed
+    ones ("*": any); the setting may be written with a trailing slash."""
+    return any(a == "*" or a.rstrip("/") == origin for a in allowed)
+
+
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
@@ -84,7 +90,7 @@ class OriginPolicy:
         self.ancestors = frame_ancestors(self.allowed)
 
     def allows(self, origin: str) -> bool:
-        return "*" in self.allowed or origin in self.allowed
+        return origin_allowed(origin, self.allowed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -247,8 +253,6 @@ def create_app(
     from ui.admin import add_admin_routes
     from ui.app import PAGE_HEAD, PAGE_JS, THEME, build_app, example_questions, page_css
 
-    policy_allows = OriginPolicy(app=None, allowed_origins=settings.allowed_origins).allows  # type: ignore[arg-type]
-
     live = pipeline if isinstance(pipeline, LivePipeline) else LivePipeline.fixed(pipeline, NO_INDEX)
     db = db or Database.in_folder(settings.data_dir)
 
@@ -304,8 +308,8 @@ def create_app(
         client = f"{request.client.host if request.client else '?'} {request.headers.get('user-agent', '')[:200]}"
         # Logged (and committed) before the reply goes out.
         known = conversation if previous is not None else None  # an unknown id starts a new conversation
-        reply["conversation"] = await run_in_threadpool(
-            log_turn, db, known, reply, client if settings.log_clients else None
+        reply["conversation"], _turn = await run_in_threadpool(
+            db.log_reply, known, reply, client if settings.log_clients else None
         )
         return JSONResponse(reply)
 
@@ -321,7 +325,7 @@ def create_app(
         # Read by widget.js on any page before it opens the frame, so it may answer every origin: it
         # says whether that page may use the widget (the frame and the API would be refused otherwise).
         origin = request.headers.get("origin")
-        allowed = origin is None or origin == own_origin(request) or policy_allows(origin)
+        allowed = origin is None or origin == own_origin(request) or origin_allowed(origin, settings.allowed_origins)
         return JSONResponse(
             {
                 "title": settings.title,
@@ -395,17 +399,6 @@ def create_app(
 def own_origin(request: Request) -> str:
     """This server's origin as the browser sees it ("http://host:port")."""
     return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
-
-
-def log_turn(db: Database, conversation: str | None, reply: dict[str, Any], client: str | None) -> str:
-    """Log one answered question in its conversation (None: a new one); the conversation's id."""
-    from rag.database import new_id
-
-    conversation = conversation or new_id()
-    db.log_question(
-        conversation, reply["question"], reply["understood_as"], reply, reply["timings_ms"]["total"], client
-    )
-    return conversation
 
 
 def listen(host: str, port: int) -> socket.socket:
