@@ -80,3 +80,22 @@ def allowed_intranet(
     intranet = static_server(site)  # started first: its origin goes into the allowed list
     server = live_server(pipeline, Settings(corpus_dir=CORPUS, index_dir=index_dir, allowed_origins=(intranet.url,)))
     return intranet, server, intranet_copy(site, server.url)
+
+
+def refused_intranet(
+    tmp_path: Path,
+    static_server: Callable[[Path], Any],
+    live_server: Callable[..., Any],
+    pipeline: Pipeline,
+    index_dir: Path,
+) -> tuple[Any, Any, Any]:
+    """Two intranet sites (folders tmp_path/allowed and tmp_path/other), a hoidap server that allows only
+    the first, and the second site's page: (the site allowed, the site not allowed, the server)."""
+    allowed_site, other_site = tmp_path / "allowed", tmp_path / "other"
+    allowed_site.mkdir()
+    other_site.mkdir()
+    allowed = static_server(allowed_site)
+    other = static_server(other_site)
+    server = live_server(pipeline, Settings(corpus_dir=CORPUS, index_dir=index_dir, allowed_origins=(allowed.url,)))
+    intranet_copy(other_site, server.url)
+    return allowed, other, server

@@ -6,8 +6,11 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import unicodedata
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,3 +101,25 @@ def to_cp1258(text: str) -> bytes:
             vowel = unicodedata.normalize("NFC", base + "".join(m for m in marks if m not in TONES))
             out.append((vowel + "".join(m for m in marks if m in TONES)).encode("cp1258"))
     return b"".join(out)
+
+
+class LoopbackHTTP:
+    """An HTTP server on a free port of 127.0.0.1, serving `handler` from a thread; `url` is its origin."""
+
+    def __init__(self, handler: Any) -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=10)
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that keeps the test output free of access lines."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass

@@ -8,11 +8,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import LoopbackHTTP, QuietHandler
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -59,25 +60,15 @@ class LiveServer:
         self.sock.close()
 
 
-class StaticServer:
+class StaticServer(LoopbackHTTP):
     """A plain static file server for a folder: a second origin, like an intranet site."""
 
     def __init__(self, folder: Path) -> None:
-        handler = functools.partial(_QuietHandler, directory=str(folder))
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=10)
+        super().__init__(functools.partial(_QuietStaticHandler, directory=str(folder)))
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+class _QuietStaticHandler(QuietHandler, SimpleHTTPRequestHandler):
+    pass
 
 
 def private_data(settings: Any, folder: Path) -> Any:

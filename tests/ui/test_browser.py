@@ -19,7 +19,7 @@ from browsing import (
     TIMEOUT_MS,
     allowed_intranet,
     ask_in_chat,
-    intranet_copy,
+    refused_intranet,
     wait_for_answer,
     watch,
 )
@@ -203,13 +203,7 @@ def test_a_site_not_allowed_cannot_frame_the_widget(
     index_dir: Path,
     tmp_path: Path,
 ) -> None:
-    allowed_site, other_site = tmp_path / "allowed", tmp_path / "other"
-    allowed_site.mkdir()
-    other_site.mkdir()
-    allowed = static_server(allowed_site)
-    other = static_server(other_site)
-    server = live_server(pipeline, Settings(corpus_dir=CORPUS, index_dir=index_dir, allowed_origins=(allowed.url,)))
-    intranet_copy(other_site, server.url)
+    _allowed, other, server = refused_intranet(tmp_path, static_server, live_server, pipeline, index_dir)
 
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     seen = watch(page, server.url)

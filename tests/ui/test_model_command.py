@@ -10,15 +10,14 @@ import hashlib
 import json
 import shutil
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from conftest import CORPUS, assert_one_line_error, run_cli
+from conftest import CORPUS, LoopbackHTTP, QuietHandler, assert_one_line_error, run_cli
 
 REPO = "hoidap-test/tiny-e5-model"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -56,25 +55,18 @@ class FakeHub:
         self.corrupt = corrupt
         hub = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_HEAD(self) -> None:
                 hub.answer(self, body=False)
 
             def do_GET(self) -> None:
                 hub.answer(self, body=True)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        self.http = LoopbackHTTP(Handler)
+        self.url = self.http.url
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=10)
+        self.http.stop()
 
     def served(self, name: str) -> bytes:
         data = self.files[name]

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browsing import QUESTION, TIMEOUT_MS, allowed_intranet, intranet_copy, watch
+from browsing import QUESTION, TIMEOUT_MS, allowed_intranet, intranet_copy, refused_intranet, watch
 from conftest import CORPUS
 
 from rag.pipeline import Pipeline
 from rag.settings import Settings
+from ui.app import contrast, text_on
 
 TOKEN = "widget-browser-admin-token-0123456789"
 FOLLOW_UP = "Còn mục tiêu thứ ba là gì?"
@@ -67,29 +68,10 @@ def widget_frame(page: Any, server_url: str) -> Any:
     return next(f for f in page.frames if f.url.startswith(server_url + "/widget"))
 
 
-def rgb(css: str) -> tuple[int, int, int]:
-    """'rgb(29, 78, 216)' as (29, 78, 216)."""
+def rgb(css: str) -> str:
+    """'rgb(29, 78, 216)' as '#1d4ed8', as ui.app's colour functions take it."""
     inside = css[css.index("(") + 1 : css.index(")")].replace(",", " ").split()
-    return int(inside[0]), int(inside[1]), int(inside[2])
-
-
-def hex_rgb(color: str) -> tuple[int, int, int]:
-    return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
-
-
-def contrast(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
-    def luminance(c: tuple[int, int, int]) -> float:
-        r, g, b_ = (x / 255 / 12.92 if x / 255 <= 0.03928 else ((x / 255 + 0.055) / 1.055) ** 2.4 for x in c)
-        return 0.2126 * r + 0.7152 * g + 0.0722 * b_
-
-    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
-
-
-def text_on(color: str) -> tuple[int, int, int]:
-    """White or near-black (#111827), whichever has the higher WCAG contrast on `color`."""
-    white, ink = (255, 255, 255), hex_rgb("#111827")
-    return white if contrast(hex_rgb(color), white) >= contrast(hex_rgb(color), ink) else ink
+    return "#" + "".join(f"{int(x):02x}" for x in inside[:3])
 
 
 # ---------------------------------------------------------------- feedback
@@ -329,7 +311,7 @@ def test_data_color_paints_the_bubble_and_the_widget(
         timeout=TIMEOUT_MS,
     )
     background = bubble.evaluate("b => getComputedStyle(b).backgroundColor")
-    assert rgb(background) == hex_rgb(expected)
+    assert rgb(background) == expected
     assert rgb(bubble.evaluate("b => getComputedStyle(b).color")) == text_on(expected)
     bubble.click()
     frame = widget_frame(page, server.url)
@@ -340,12 +322,12 @@ def test_data_color_paints_the_bubble_and_the_widget(
         background, color = frame.locator(selector).first.evaluate(
             "e => [getComputedStyle(e).backgroundColor, getComputedStyle(e).color]"
         )
-        assert rgb(background) == hex_rgb(expected), selector
+        assert rgb(background) == expected, selector
         assert rgb(color) == text_on(expected), selector
     # Links in the brand colour, darkened where needed to stay readable on the white answer.
     link = frame.locator(".msg.bot .cite").first
     link_color = rgb(link.evaluate("e => getComputedStyle(e).color"))
-    assert contrast(link_color, (255, 255, 255)) >= AA
+    assert contrast(link_color, "#ffffff") >= AA
     shot(page, tmp_path, f"widget-color-{expected[1:]}.png")
     page.close()
 
@@ -361,13 +343,7 @@ def test_a_page_not_allowed_sees_why_in_the_panel(
     index_dir: Path,
     tmp_path: Path,
 ) -> None:
-    allowed_site, other_site = tmp_path / "allowed", tmp_path / "other"
-    allowed_site.mkdir()
-    other_site.mkdir()
-    allowed = static_server(allowed_site)
-    other = static_server(other_site)
-    server = live_server(pipeline, Settings(corpus_dir=CORPUS, index_dir=index_dir, allowed_origins=(allowed.url,)))
-    intranet_copy(other_site, server.url)
+    allowed, other, server = refused_intranet(tmp_path, static_server, live_server, pipeline, index_dir)
 
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{other.url}/intranet.html")
@@ -385,7 +361,7 @@ def test_a_page_not_allowed_sees_why_in_the_panel(
     # The server unreachable when the page asks for the widget's settings: the panel says so.
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.route("**/widget/config", lambda route: route.abort())
-    allowed_page = intranet_copy(allowed_site, server.url)
+    allowed_page = intranet_copy(tmp_path / "allowed", server.url)
     page.goto(f"{allowed.url}/{allowed_page.name}")
     page.locator("#hoidap-bubble").click()
     status = page.locator("#hoidap-panel #hoidap-status")
