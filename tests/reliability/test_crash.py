@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import QUIET_ENV, ROOT
 
-from rag.index import FILES, build_index, load_index
+from rag.index import FILES, _previous, build_index, load_index
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 
@@ -35,8 +35,12 @@ QUIET = lambda _m: None  # noqa: E731
 
 
 def build_folders(index: Path) -> list[Path]:
-    """The folders a build writes beside the index (named after it), whatever their exact names."""
-    return [p for p in index.parent.iterdir() if p.is_dir() and p.name != index.name and index.name in p.name]
+    """The folders a build writes beside the index (named after it), whatever their exact names; not the
+    previous index, moved aside for a moment once the new one is whole (killing then is after the build)."""
+    aside = _previous(index)
+    return [
+        p for p in index.parent.iterdir() if p.is_dir() and p.name != index.name and index.name in p.name and p != aside
+    ]
 
 
 def kill_when_written(proc: subprocess.Popen[bytes], index: Path, entries: int, log: Path) -> None:
