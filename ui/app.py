@@ -160,20 +160,38 @@ PAGE_JS = """
       });
     });
   };
-  let asked = 0;
+  // The last question stays at the top of the chat while its answer streams in and renders, until the
+  // reader scrolls; a question asked at the very end cannot be scrolled up before its answer is there.
+  let asked = 0, pinned = null, readerScrolled = false;
+  ["wheel", "touchmove"].forEach((type) => {
+    document.addEventListener(type, () => { readerScrolled = true; }, { passive: true });
+  });
+  const pin = (row) => {
+    const log = row.closest(".bubble-wrap");
+    if (log) log.scrollTop += row.getBoundingClientRect().top - log.getBoundingClientRect().top - 8;
+  };
   window.hoidapShowLastQuestion = () => {
     const rows = document.querySelectorAll("#hd-chat .user-row");
     const last = rows[rows.length - 1];
     asked = rows.length;
+    pinned = last || null;
+    readerScrolled = false;
     if (!last) return;
-    const log = last.closest(".bubble-wrap");
-    if (log) log.scrollTop += last.getBoundingClientRect().top - log.getBoundingClientRect().top - 8;
+    pin(last);
     const top = last.getBoundingClientRect().top;
     if (top < 0 || top > window.innerHeight - 80) last.scrollIntoView({ block: "start" });
+  };
+  // The answer is done: its question is put at the top once more, then the chat is the reader's again.
+  // The page may render the last update a moment after the event ends: the pin holds one second more.
+  window.hoidapAnswered = () => {
+    const done = pinned;
+    if (done && done.isConnected && !readerScrolled) pin(done);
+    setTimeout(() => { if (pinned === done) pinned = null; }, 1000);
   };
   new MutationObserver(() => {
     translate();
     if (document.querySelectorAll("#hd-chat .user-row").length !== asked) window.hoidapShowLastQuestion();
+    else if (pinned && pinned.isConnected && !readerScrolled) pin(pinned);
   }).observe(document.body, { childList: true, subtree: true });
   document.addEventListener("click", (event) => {
     const link = event.target.closest ? event.target.closest('a[href^="#nguon-"]') : null;
@@ -190,8 +208,8 @@ PAGE_JS = """
   }, true);
 }
 """
-# After an answer: its question at the top once more (the answer may have changed the layout).
-SHOW_ANSWER_START_JS = "() => { if (window.hoidapShowLastQuestion) window.hoidapShowLastQuestion(); }"
+# After an answer: its question at the top once more (the answer may have changed the layout), then no more.
+SHOW_ANSWER_START_JS = "() => { if (window.hoidapAnswered) window.hoidapAnswered(); }"
 # Copies the plain-text answer with its sources; execCommand is the fallback for plain-http
 # intranet hosts, where navigator.clipboard does not exist.
 COPY_JS = """
