@@ -49,5 +49,5 @@ class Baseline:
         top = passages[0]
         citation = {"n": 1, "doc": top["doc"], "title": "", "date": None,
                     "start": top["start"], "end": top["end"], "quote": top["text"]}
-        return {"question": question, "answer": f"{top['text']} [1]", "refused": False,
+        return {"question": question, "answer": f"{top['text']} [1]", "refused": False, "outcome": "answer",
                 "citations": [citation], "passages": passages}

@@ -25,8 +25,10 @@ from rag.text import nfc
 
 DATA = DEFAULT_QA.parent
 # (name, Q&A file, own corpus folder or None for the settings' corpus). The dev sets (sample,
-# uit-dev, legal-dev, notice-dev) are for tuning; uit-test, legal and notice are for reporting
-# (all four legal and notice sets were written blind to the code). sample-wrapped asks the sample
+# uit-dev, legal-dev, notice-dev, statute-dev) are for tuning; uit-test, legal, notice and statute are
+# for reporting (the legal, notice and statute sets were written blind to the code; the statute sets
+# are real laws of ../shared/data/statutes/, split by law, with some articles left out of the corpus
+# copies for unanswerable questions: see each set's left-out.json). sample-wrapped asks the sample
 # questions of hard-wrapped copies of the articles (eval/build_wrapped.py).
 SETS: tuple[tuple[str, Path, Path | None], ...] = (
     ("sample", DATA / "qa.jsonl", None),
@@ -38,6 +40,8 @@ SETS: tuple[tuple[str, Path, Path | None], ...] = (
     ("legal", DATA / "legal" / "qa.jsonl", DATA / "legal" / "corpus"),
     ("notice-dev", DATA / "notice-dev" / "qa.jsonl", DATA / "notice-dev" / "corpus"),
     ("notice", DATA / "notice" / "qa.jsonl", DATA / "notice" / "corpus"),
+    ("statute-dev", DATA / "statute-dev" / "qa.jsonl", DATA / "statute-dev" / "corpus"),
+    ("statute", DATA / "statute" / "qa.jsonl", DATA / "statute" / "corpus"),
 )
 
 Log = Callable[[str], None]

@@ -1,33 +1,33 @@
 """Extractive answers: pick source sentences, say them verbatim, cite each one.
 
-No language model is needed. Every sentence of the retrieved passages is a
-candidate; one scoring function weighs its named features (how much of the
-question it covers, in canonical or unaccented keys, its own words or those of
-its context; the dense similarity of its passage; the passage's rank; whether it
-holds what the kind of question asks for: an amount, a duration, a time, a
-person; whether a numbered name clashes: "Điều 6" is not "Điều 60"; how much of
-the question no document uses). The best-scoring candidate answers when its
-support (the score without the features that only order sentences: passage
-rank, answer type, counted noun) clears a threshold; else the answerer refuses. The weights and the threshold
-are fitted on the dev sets by `eval/fit_answerer.py` and live in
-`rag/answer_weights.json`, beside the scores they gave.
+No language model is needed. Every sentence of the retrieved passages is a candidate with named
+features (how much of the question it covers, in canonical or unaccented keys, its own words or
+those of its context; the question's similarity to the sentence itself and to its passage, by the
+index's embedding model; the passage's rank; whether it holds what the kind of question asks for:
+an amount, a duration, a time, a person; whether a numbered name clashes: "Điều 6" is not "Điều
+60"; how much of the question no document uses). A learned decision (`rag.decision`, trained by
+`eval/train_decision.py` per embedding model) orders the candidates and says which of three
+outcomes the reader gets: `answer` (the best sentences, cited), `closest` (the documents discuss
+the question but no sentence is a confident answer: the closest passages' best sentences are
+quoted, plainly marked as such) or `none` (nothing in the documents addresses it).
 
 For a list question (or a sentence or heading that announces a list) it reads
 on in the source document and collects the items ("Thứ nhất …", "1.", "a)").
-`explain` returns the chosen sentence and the runners-up with their features.
+`explain` returns the probabilities, the features that moved them, the chosen sentence and the
+runners-up.
 """
 
 from __future__ import annotations
 
 import bisect
-import json
 import re
 from dataclasses import dataclass, field
-from functools import cache
 from itertools import pairwise
-from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from rag.decision import Decision, decision_for
 from rag.documents import page_of, section_path
 from rag.index import Index
 from rag.records import Chunk, Citation, Document, Passage
@@ -46,7 +46,7 @@ from rag.structure import (
     item_names,
     numbered,
     one_line,
-    sentence_bounds,
+    sentence_spans,
     unwrap,
 )
 from rag.text import canonical, content_terms, fold, has_diacritics, key, nfc, terms
@@ -55,28 +55,40 @@ REFUSAL = (
     "Các tài liệu hiện có không chứa thông tin để trả lời câu hỏi này. "
     "Bạn có thể hỏi lại với từ ngữ khác hoặc bổ sung tài liệu liên quan."
 )
-WEIGHTS_FILE = Path(__file__).with_name("answer_weights.json")
+CLOSEST = "Tài liệu không nêu trực tiếp câu trả lời cho câu hỏi này; các đoạn liên quan nhất:"
+OUTCOMES = ("answer", "closest", "none")
 MAX_SAY = 600  # longest stretch of a sentence said at once; longer ones are cut at a clause
 MAX_ITEMS = 12
 LIST_RUNNERS_UP = 5  # sentences after the best that may announce the list a list question asks for
+CLOSEST_QUOTES = 2  # sentences quoted for outcome `closest`, from different passages
 BIGRAM_WEIGHT = 0.7
 RANK_WEIGHT = 0.3  # weight of the fused retrieval score when reranking passages
 CONTEXT_WEIGHT = 0.5  # a question word found only in the sentence's context counts this much
 CONTEXT_SENTENCES = 2  # how many sentences before, within the paragraph, give that context
+CLAUSE_FIT = 0.3  # what holding the asked-for type adds when choosing the clause of a long sentence to say
 CACHED_DOCUMENTS = 1024  # documents whose sentence splits and title terms are kept
 CACHED_SPANS = 200_000  # sentences (and parts of them) whose terms are kept
 EXPLAIN_RUNNERS_UP = 4
+LONG_SENTENCE = 400  # characters at which the `length` feature is 1
 
-FEATURES = ("coverage", "dense", "rank", "fits", "misses", "counted", "clash", "unnamed", "unseen")
-PENALTIES = frozenset({"misses", "clash", "unnamed", "unseen"})
-# Features that choose among sentences but do not show that the documents answer: in a fee table every
-# line holds an amount, so a "bao nhiêu" question is not more answerable for it. Support leaves them out.
-ORDERING_ONLY = frozenset({"rank", "fits", "counted"})
-# What each feature is, for `explain` and the fitting script's report.
+# The features of one candidate sentence (the ranker's input).
+FEATURES = (
+    "coverage", "own", "dense", "sdense", "sdense_abs", "pdense_abs", "rank", "fits", "misses", "counted",
+    "clash", "unnamed", "unseen", "heading", "item", "length", "announces",
+)
+# The features of a question's best candidates (the `answer` and `about` models' input).
+QUESTION_FEATURES = (
+    "top", "margin", "top_p", "coverage", "own", "sdense_abs", "pdense_abs", "best_sdense", "best_coverage",
+    "best_own", "missing", "unseen", "clash", "unnamed", "misses", "fits", "listed",
+)
+# What each feature is, for `explain` and the training script's report.
 FEATURE_NOTES = {
     "coverage": "share of the question's IDF weight in the sentence (its context at half weight)",
-    "dense": "cosine similarity of question and the sentence's passage (the index's embedding model), "
-    "less the best passage's: it ranks sentences without moving the refusal line, whose level differs by model",
+    "own": "share of the question's IDF weight in the sentence's own words",
+    "dense": "cosine of question and the sentence's passage, less the best passage's",
+    "sdense": "cosine of question and the sentence itself, less the best candidate sentence's",
+    "sdense_abs": "cosine of question and the sentence (the index's embedding model; stored per sentence)",
+    "pdense_abs": "cosine of question and the sentence's passage",
     "rank": "1 / rank of the sentence's passage in retrieval",
     "fits": "holds what the kind of question asks for (amount, duration, time, person)",
     "misses": "lacks what the kind of question asks for",
@@ -85,45 +97,19 @@ FEATURE_NOTES = {
     "unnamed": "share of the numbered names the question asks for (Điều 6, khoản 2, khóa XI) that neither "
     "the sentence, its heading, the sentences before it nor the document's title carries",
     "unseen": "share of the question's weight on words no document uses",
+    "heading": "the sentence is a heading (Chương, Điều, I., 1.1.)",
+    "item": "the sentence is a list item (1., a), -, Thứ nhất)",
+    "length": f"the sentence's length, 1 at {LONG_SENTENCE} characters or more",
+    "announces": "for a list question: the sentence is followed by a list (of as many items as the question counts)",
+    "listed": "for a list question: the best sentence announces its list",
+    "top": "the ranker's log-odds for the best sentence",
+    "margin": "how far the best sentence's log-odds is above the second's",
+    "top_p": "the ranker's probability for the best sentence",
+    "best_sdense": "the highest question-sentence cosine among the candidates",
+    "best_coverage": "the highest coverage among the candidates",
+    "best_own": "the highest own-word coverage among the candidates",
+    "missing": "share of the question's weight that no candidate sentence holds (its distinctive terms are not there)",
 }
-
-
-@dataclass(frozen=True)
-class Weights:
-    """The scoring function's weights and refusal threshold (fitted; see eval/fit_answerer.py)."""
-
-    coverage: float = 1.0
-    dense: float = 0.0
-    rank: float = 0.05
-    fits: float = 0.15
-    misses: float = 0.3
-    counted: float = 0.15
-    clash: float = 1.0
-    unnamed: float = 0.0
-    unseen: float = 1.0
-    threshold: float = 0.45
-    list_margin: float = 0.25  # how far below the best a list-announcing runner-up may score
-    second_margin: float = 0.0  # how far below the best a runner-up may score and still be said with it
-
-    def score(self, features: dict[str, float]) -> float:
-        """The weighted sum: rewards add, penalties (misses, clash, unnamed, unseen) subtract."""
-        return sum(
-            (-1.0 if name in PENALTIES else 1.0) * getattr(self, name) * features[name] for name in FEATURES
-        )
-
-    def support(self, features: dict[str, float]) -> float:
-        """The score without the ORDERING_ONLY features: what the threshold is held against."""
-        return self.score({name: 0.0 if name in ORDERING_ONLY else v for name, v in features.items()})
-
-
-@cache
-def fitted_weights(path: Path = WEIGHTS_FILE) -> Weights:
-    """The weights of `answer_weights.json`, or the defaults when it is missing."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return Weights()
-    return Weights(**data["weights"])
 
 
 _KINDS = (
@@ -143,6 +129,8 @@ _KINDS = (
 )
 # "4 mục tiêu", "bốn nhóm": a number before a noun (not "4 năm", a span of years)
 _COUNT = re.compile(r"(?<![\w\-/])(\d{1,2}|" + "|".join(NUMBER_WORDS) + r")\s+(?!năm\b|nam\b)[^\W\d_]")
+# "năm nào", "năm nay", "năm học": "năm" is the year there, not the number five.
+_YEAR_WORD = re.compile(r"năm\s+(?:nào|nao|nay|này|ấy|đó|qua|ngoái|sau|trước|tới|học|tài|thứ|đầu|cuối)\b")
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")  # a blank line (spaces allowed) between two lines
 # A quantity: digits not glued to letters or dashes ("193/226", "85,39%", "10.000"; not "15-NQ/TU").
 _QUANTITY = re.compile(r"(?<![\w\-/])\d[\d.,/]*%?(?![\w\-])")
@@ -202,13 +190,23 @@ class Span:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A sentence weighed as an answer: its features and score."""
+    """A sentence weighed as an answer: its features, the ranker's log-odds and probability."""
 
     span: Span
     rank: int
     features: dict[str, float]
-    score: float  # orders the candidates
-    support: float  # whether the best one answers (held against the threshold)
+    score: float  # the ranker's log-odds: orders the candidates
+    p: float  # the ranker's probability that the sentence holds the answer
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome for a question and the probabilities behind it."""
+
+    outcome: str  # answer, closest or none
+    p_answer: float
+    p_about: float
+    features: dict[str, float]
 
 
 def sentences(document: Document, flow: str | None = None) -> list[Span]:
@@ -217,12 +215,7 @@ def sentences(document: Document, flow: str | None = None) -> list[Span]:
     `flow` is `unwrap(document.text)` when the caller has it already.
     """
     flow = unwrap(document.text) if flow is None else flow
-    out: list[Span] = []
-    for region_start, region_end in document.content:
-        for para in re.finditer(r"[^\n]+", flow[region_start:region_end]):
-            a = region_start + para.start()
-            out.extend(Span(document.doc, s, e) for s, e in sentence_bounds(flow, a, a + len(para.group())))
-    return out
+    return [Span(document.doc, s, e) for s, e in sentence_spans(flow, document.content)]
 
 
 def analyze(question: str, index: Index, folded: bool | None = None) -> Question:
@@ -238,7 +231,14 @@ def analyze(question: str, index: Index, folded: bool | None = None) -> Question
     kind = next((name for name, pattern in _KINDS if re.search(pattern, lower)), "fact")
     count = None
     # A number after a name or "số" names a thing ("Trung ương 4", "Điều 6"); it does not count.
-    m = next((c for c in _COUNT.finditer(lower) if not _names_number(text, c.start())), None)
+    m = next(
+        (
+            c
+            for c in _COUNT.finditer(lower)
+            if not _names_number(text, c.start()) and not _YEAR_WORD.match(lower, c.start())
+        ),
+        None,
+    )
     if m:
         word = m.group(1)
         count = int(word) if word.isdigit() else NUMBER_WORDS[word]
@@ -400,16 +400,53 @@ def _overlaps(chunk: Chunk, span: Span) -> bool:
     return chunk.doc == span.doc and span.start < chunk.end and span.end > chunk.start
 
 
+def question_features(unseen: float, missing: float, scored: list[Candidate]) -> dict[str, float]:
+    """The features of a question's best candidates that the `answer` and `about` models read
+    (`unseen`: the question's share of weight on words no document uses; `missing`: on words no
+    candidate sentence holds)."""
+    if not scored:
+        return dict.fromkeys(QUESTION_FEATURES, 0.0) | {"top": -10.0, "unseen": unseen, "missing": 1.0}
+    top = scored[0]
+    second = scored[1].score if len(scored) > 1 else top.score - 5.0
+    f = top.features
+    return {
+        "top": max(top.score, -10.0),
+        "margin": round(min(top.score - second, 5.0), 4),
+        "top_p": top.p,
+        "coverage": f["coverage"],
+        "own": f["own"],
+        "sdense_abs": f["sdense_abs"],
+        "pdense_abs": f["pdense_abs"],
+        "best_sdense": max(c.features["sdense_abs"] for c in scored),
+        "best_coverage": max(c.features["coverage"] for c in scored),
+        "best_own": max(c.features["own"] for c in scored),
+        "missing": round(missing, 4),
+        "unseen": unseen,
+        "clash": f["clash"],
+        "unnamed": f["unnamed"],
+        "misses": f["misses"],
+        "fits": f["fits"],
+        "listed": f["announces"],
+    }
+
+
 class Answerer:
     """Builds extractive answers from an index; caches sentence splits per document."""
 
-    def __init__(self, index: Index, weights: Weights | None = None) -> None:
+    def __init__(self, index: Index, decision: Decision | None = None) -> None:
         self.index = index
-        self.weights = weights or fitted_weights()
+        self._decision = decision
         self._sentences: dict[str, tuple[list[Span], list[int], str]] = {}  # spans, their starts, the unwrapped text
         self._headings: dict[str, tuple[list[int], list[Span]]] = {}  # heading starts and spans, per document
         self._about: dict[tuple[str, bool], frozenset[str]] = {}
         self._terms: dict[tuple[str, int, int, bool], frozenset[str]] = {}
+
+    @property
+    def decision(self) -> Decision:
+        """The learned decision for the index's embedding model (its own file, else the default)."""
+        if self._decision is None:
+            self._decision = decision_for(self.index.model)
+        return self._decision
 
     def sentences_of(self, doc: str) -> list[Span]:
         return self._split(doc)[0]
@@ -508,7 +545,9 @@ class Answerer:
         around = [*self.context(span), *([heading] if heading else [])]
         return title.union(*(self.terms_of(before, folded) for before in around))
 
-    def features(self, q: Question, span: Span, rank: int, dense: float) -> dict[str, float]:
+    def features(
+        self, q: Question, span: Span, rank: int, dense: float, top_dense: float, sim: float, top_sim: float
+    ) -> dict[str, float]:
         """The named features of one candidate sentence (see FEATURES and FEATURE_NOTES)."""
         said = self.text(span)
         fit = fits(q, said)
@@ -522,7 +561,11 @@ class Answerer:
             unnamed = sum(name not in around for name in q.names) / len(q.names)
         return {
             "coverage": round(self.coverage(q, span, names), 4),
-            "dense": round(dense, 4),
+            "own": round(self.own_coverage(q, span), 4),
+            "dense": round(dense - top_dense, 4),
+            "sdense": round(sim - top_sim, 4),
+            "sdense_abs": round(sim, 4),
+            "pdense_abs": round(dense, 4),
             "rank": round(1.0 / rank, 4),
             "fits": float(fit is True),
             "misses": float(fit is False),
@@ -530,7 +573,35 @@ class Answerer:
             "clash": float(clash),
             "unnamed": round(unnamed, 4),
             "unseen": q.unseen_share,
+            "heading": float(bool(HEADING.match(said))),
+            "item": float(bool(ITEM.match(said))),
+            "length": round(min(len(said) / LONG_SENTENCE, 1.0), 4),
+            "announces": float(self.announces(q, span)),
         }
+
+    def announces(self, q: Question, span: Span) -> bool:
+        """For a list question ("các … nào", "4 mục tiêu"): whether a list follows the sentence, of as many
+        items as the question counts when it counts them."""
+        if q.kind != "list" and q.count is None:
+            return False
+        items = self.list_items(span, q.count)[1]
+        return bool(items) and (q.count is None or len(items) == q.count)
+
+    def missing(self, q: Question, spans: list[Span]) -> float:
+        """Share of the question's term weight that none of `spans` holds in its own words."""
+        total = sum(q.weights.values())
+        if total <= 0 or not spans:
+            return 1.0
+        held = frozenset().union(*(self.terms_of(s, q.folded) for s in spans))
+        return sum(w for t, w in q.weights.items() if t not in held) / total
+
+    def own_coverage(self, q: Question, span: Span) -> float:
+        """Share of the question's term weight in the sentence's own words (no context, no names carried)."""
+        total = sum(q.weights.values())
+        if total <= 0:
+            return 0.0
+        found = self.terms_of(span, q.folded)
+        return sum(w for t, w in q.weights.items() if t in found) / total
 
     def names_of(self, span: Span) -> set[tuple[str, str]]:
         """Numbered names a sentence carries: its own, its heading's, and its place as a clause or point
@@ -548,7 +619,7 @@ class Answerer:
     def local_score(self, q: Question, span: Span) -> float:
         """Coverage and type fit of a part of a sentence (which clause of a long sentence to say)."""
         fit = fits(q, self.text(span))
-        return self.coverage(q, span) + self.weights.fits * float(fit is True)
+        return self.coverage(q, span) + CLAUSE_FIT * float(fit is True)
 
     def candidates(self, retrieved: Retrieved) -> list[tuple[Span, int, float]]:
         """Sentences overlapping the retrieved passages, with the best passage rank and dense score of each."""
@@ -556,30 +627,76 @@ class Answerer:
         for passage in retrieved.passages:
             chunk = passage.chunk
             dense = retrieved.dense.get(chunk.id, 0.0)
-            for span in self.sentences_of(chunk.doc):
+            spans, starts, _ = self._split(chunk.doc)
+            # Sentences are in order and do not overlap: start from the one holding the chunk's start.
+            for span in spans[max(bisect.bisect_right(starts, chunk.start) - 1, 0) :]:
+                if span.start >= chunk.end:
+                    break
                 if _overlaps(chunk, span):
                     rank, best = seen.get(span, (passage.rank, dense))
                     seen[span] = (min(rank, passage.rank), max(best, dense))
         return [(span, rank, dense) for span, (rank, dense) in seen.items()]
 
-    def weigh(self, q: Question, retrieved: Retrieved) -> list[Candidate]:
-        """Every candidate sentence scored, best first."""
-        out = []
-        found = self.candidates(retrieved)
-        top_dense = max((dense for _, _, dense in found), default=0.0)
-        for span, rank, dense in found:
-            features = self.features(q, span, rank, dense - top_dense)
-            w = self.weights
-            out.append(Candidate(span, rank, features, round(w.score(features), 4), round(w.support(features), 4)))
-        out.sort(key=lambda c: -c.score)
+    def similarities(self, spans: list[Span], query: np.ndarray | None) -> list[float | None]:
+        """The question's cosine with each sentence, from the vectors the index stores per sentence."""
+        if query is None:
+            return [None] * len(spans)
+        by_doc: dict[str, list[int]] = {}
+        for i, span in enumerate(spans):
+            by_doc.setdefault(span.doc, []).append(i)
+        out: list[float | None] = [None] * len(spans)
+        for doc, positions in by_doc.items():
+            number = self.index.documents.number[doc]
+            found = self.index.sentences.similarity(number, [spans[i].start for i in positions], query)
+            for i, sim in zip(positions, found):
+                out[i] = sim
         return out
+
+    def featurize(self, q: Question, retrieved: Retrieved) -> list[tuple[Span, int, dict[str, float]]]:
+        """Every candidate sentence with its passage rank and features (what the ranker reads)."""
+        found = self.candidates(retrieved)
+        sims = self.similarities([span for span, _, _ in found], retrieved.query)
+        # A sentence without a stored vector (an index being rebuilt) takes its passage's cosine.
+        sims_or = [dense if sim is None else sim for (_, _, dense), sim in zip(found, sims)]
+        top_dense = max((dense for _, _, dense in found), default=0.0)
+        top_sim = max(sims_or, default=0.0)
+        return [
+            (span, rank, self.features(q, span, rank, dense, top_dense, sim, top_sim))
+            for (span, rank, dense), sim in zip(found, sims_or)
+        ]
+
+    def weigh(self, q: Question, retrieved: Retrieved) -> list[Candidate]:
+        """Every candidate sentence scored by the ranker, best first."""
+        ranker = self.decision.ranker
+        out = [
+            Candidate(span, rank, f, round(ranker.z(f), 4), round(ranker.probability(f), 4))
+            for span, rank, f in self.featurize(q, retrieved)
+        ]
+        out.sort(key=lambda c: (-c.score, c.span.doc, c.span.start))
+        return out
+
+    def verdict(self, q: Question, scored: list[Candidate]) -> Verdict:
+        """The outcome, from the question-level features of the best candidates."""
+        features = question_features(q.unseen_share, self.missing(q, [c.span for c in scored]), scored)
+        d = self.decision
+        p_answer = d.answer.probability(features)
+        p_about = d.about.probability(features)
+        if not scored:
+            outcome = "none"
+        elif p_answer >= d.answer_threshold:
+            outcome = "answer"
+        elif p_about < d.about_threshold:
+            outcome = "none"
+        else:
+            outcome = "closest"
+        return Verdict(outcome, round(p_answer, 4), round(p_about, 4), features)
 
     def rerank(self, retrieved: Retrieved, scored: list[Candidate], answer: Span | None) -> tuple[Passage, ...]:
         """Passages ordered for the reader: the one holding `answer` (the sentence the
         answer rests on) first, the rest by their best sentence's score plus a share
         of their fused score.
 
-        The fused score ranks whole chunks; the best sentence says whether a chunk
+        The fused score ranks whole chunks; the best sentence's probability says whether a chunk
         holds what was asked. Passage scores are those sums, so the first may score
         below the second.
         """
@@ -587,7 +704,7 @@ class Answerer:
         for candidate in scored:
             for passage in retrieved.passages:
                 if _overlaps(passage.chunk, candidate.span):
-                    best[passage.chunk.id] = max(best.get(passage.chunk.id, 0.0), candidate.score)
+                    best[passage.chunk.id] = max(best.get(passage.chunk.id, 0.0), candidate.p)
         combined = {p.chunk.id: best.get(p.chunk.id, 0.0) + RANK_WEIGHT * p.score for p in retrieved.passages}
         ordered = sorted(
             retrieved.passages,
@@ -599,38 +716,52 @@ class Answerer:
 
     def answer(
         self, q: Question, retrieved: Retrieved
-    ) -> tuple[str, bool, tuple[Citation, ...], tuple[Passage, ...], dict[str, Any]]:
-        """Markdown answer, refused flag, citations, the passages reranked for `q`, and the explanation."""
-        w = self.weights
+    ) -> tuple[str, str, tuple[Citation, ...], tuple[Passage, ...], dict[str, Any]]:
+        """Markdown answer, outcome (answer, closest or none), citations, the passages reranked for `q`,
+        and the explanation."""
         scored = self.weigh(q, retrieved)
-        top = scored[0] if scored else None
-        if top is None or top.support < w.threshold:
+        verdict = self.verdict(q, scored)
+        d = self.decision
+        if verdict.outcome == "none":
             why = (
                 "no sentence of the retrieved passages"
-                if top is None
-                else f"the best sentence's support is {top.support:.3f}, under the threshold {w.threshold:.3f}"
+                if not scored
+                else f"P(answer) {verdict.p_answer:.3f} < {d.answer_threshold:.3f} and "
+                f"P(the documents address it) {verdict.p_about:.3f} < {d.about_threshold:.3f}"
             )
-            explain = self.explain(q, scored, None, f"refused: {why}")
-            return REFUSAL, True, (), self.rerank(retrieved, scored, None), explain
+            explain = self.explain(q, scored, None, verdict, f"none: {why}")
+            return REFUSAL, "none", (), self.rerank(retrieved, scored, None), explain
+        top = scored[0]
+        if verdict.outcome == "closest":
+            quoted = self.closest(scored, retrieved)
+            text, citations = self.render_closest(q, quoted)
+            why = (
+                f"closest: P(answer) {verdict.p_answer:.3f} < {d.answer_threshold:.3f}, "
+                f"P(the documents address it) {verdict.p_about:.3f} ≥ {d.about_threshold:.3f}"
+            )
+            explain = self.explain(q, scored, top, verdict, why)
+            return text, "closest", citations, self.rerank(retrieved, scored, top.span), explain
 
         best = top.span
         said: list[Span] = [best]
         items: list[Span] = []
+        why = f"answer: P(answer) {verdict.p_answer:.3f} ≥ {d.answer_threshold:.3f}"
         picked = self.picked_item(q, scored) if q.item is not None else None
         if picked is not None:
             # "Mục tiêu thứ ba là gì?": that item of the list alone, said from its start.
-            best = picked
-            chosen = next((c for c in scored if c.span == best), top)
-            verdict = f"answered: item {q.item} of the list around the best sentences (support {top.support:.3f})"
-            explain = self.explain(q, scored, chosen, verdict)
-            return (*self.render(q, [best], [], keep_start=True), self.rerank(retrieved, scored, best), explain)
+            chosen = next((c for c in scored if c.span == picked), top)
+            why = f"{why}; item {q.item} of the list around the best sentences"
+            explain = self.explain(q, scored, chosen, verdict, why)
+            text, citations = self.render(q, [picked], [], keep_start=True)
+            return text, "answer", citations, self.rerank(retrieved, scored, picked), explain
         if q.kind == "list" or q.count is not None or HEADING.match(self.text(best)):
             anchor, items = self.list_items(best, q.count)
             said = [anchor]
             if not items and q.kind == "list":
-                # A list question is answered by a list: a close runner-up that announces one wins.
+                # A list question is answered by a list: a close runner-up that announces the list asked for
+                # (as many items as it counts) wins, or one the ranker finds likely that announces any.
                 for c in scored[1:LIST_RUNNERS_UP]:
-                    if c.support >= w.threshold and c.score >= top.score - w.list_margin:
+                    if c.features["announces"] or c.p >= d.second:
                         found, listed = self.list_items(c.span, q.count)
                         if listed:
                             best, said, items = c.span, [found], listed
@@ -645,22 +776,53 @@ class Answerer:
             # A sentence that announces a list ("… xác định rõ 4 mục tiêu năm 2021.") is said with it.
             items = self.list_items(best, None)[1]
         if not items and len(said) == 1:
-            # A second sentence when it clears the threshold and either covers question terms the first
-            # one lacks or scores nearly as well (the reader then sees both candidates, each cited).
+            # A second sentence when the ranker finds it likely too (the reader then sees both, each cited),
+            # or it covers question terms the first one lacks and is not unlikely.
             for c in scored[1:4]:
-                if c.support >= w.threshold and (
-                    c.score >= top.score - w.second_margin or self._adds(q, said, c.span)
-                ):
+                if c.features["clash"]:
+                    continue  # it names another article or clause than the one asked for
+                if c.p >= d.second or (c.p >= d.second / 2 and self._adds(q, said, c.span)):
                     said.append(c.span)
+                    # A runner-up that announces a list ("… xác định rõ 4 mục tiêu năm 2021.") is said with it.
+                    if not ITEM.match(self.text(c.span)) or self.text(c.span).rstrip().endswith(":"):
+                        items = self.list_items(c.span, None)[1]
                     break
             said.sort(key=lambda s: (s.doc, s.start))
         chosen = next(c for c in scored if c.span == best)
-        verdict = f"answered: the best sentence's support is {chosen.support:.3f}, threshold {w.threshold:.3f}"
-        explain = self.explain(q, scored, chosen, verdict)
-        return (*self.render(q, said, items), self.rerank(retrieved, scored, best), explain)
+        explain = self.explain(q, scored, chosen, verdict, why)
+        text, citations = self.render(q, said, items)
+        return text, "answer", citations, self.rerank(retrieved, scored, best), explain
 
-    def explain(self, q: Question, scored: list[Candidate], chosen: Candidate | None, verdict: str) -> dict[str, Any]:
-        """Why this answer or refusal: the question as read, the chosen sentence and the runners-up."""
+    def closest(self, scored: list[Candidate], retrieved: Retrieved) -> list[Span]:
+        """The best sentences of the best passages: the top candidate, then the best one of another passage."""
+        quoted: list[Span] = []
+        used: list[Chunk] = []
+        for c in scored:
+            home = next((p.chunk for p in retrieved.passages if _overlaps(p.chunk, c.span)), None)
+            if home is not None and any(h.id == home.id for h in used):
+                continue
+            quoted.append(c.span)
+            if home is not None:
+                used.append(home)
+            if len(quoted) == CLOSEST_QUOTES:
+                break
+        return quoted
+
+    def render_closest(self, q: Question, quoted: list[Span]) -> tuple[str, tuple[Citation, ...]]:
+        """The plain notice that no sentence answers directly, then each closest sentence as a quote, cited."""
+        citations: list[Citation] = []
+        parts = [CLOSEST]
+        for span in quoted:
+            shown, part = self.excerpt(q, span, keep_start=False)
+            citations.append(self.cite(len(citations) + 1, part))
+            parts.append(f"> {shown} [{len(citations)}]")
+        return "\n\n".join(parts), tuple(citations)
+
+    def explain(
+        self, q: Question, scored: list[Candidate], chosen: Candidate | None, verdict: Verdict, why: str
+    ) -> dict[str, Any]:
+        """Why this outcome: the probabilities and what moved them, the chosen sentence and the runners-up."""
+        d = self.decision
 
         def row(c: Candidate) -> dict[str, Any]:
             return {
@@ -669,12 +831,24 @@ class Answerer:
                 "end": c.span.end,
                 "sentence": one_line(self.text(c.span)),
                 "score": c.score,
-                "support": c.support,
+                "p": c.p,
                 "features": c.features,
+                "moved_most": d.ranker.reasons(c.features),
             }
 
         return {
-            "verdict": verdict,
+            "verdict": why,
+            "outcome": verdict.outcome,
+            "probabilities": {
+                "answer": verdict.p_answer,
+                "about": verdict.p_about,
+                "thresholds": {"answer": d.answer_threshold, "about": d.about_threshold},
+            },
+            "decision_file": d.file,
+            "moved_most": {
+                "answer": d.answer.reasons(verdict.features),
+                "about": d.about.reasons(verdict.features),
+            },
             "question": {
                 "kind": q.kind,
                 "count": q.count,
@@ -682,8 +856,8 @@ class Answerer:
                 "counted": q.counted,
                 "names": sorted(" ".join(n) for n in q.names),
                 "unseen": list(q.unseen),
+                "features": verdict.features,
             },
-            "weights": {name: getattr(self.weights, name) for name in (*FEATURES, "threshold")},
             "chosen": row(chosen) if chosen else None,
             "runners_up": [row(c) for c in scored if c is not chosen][:EXPLAIN_RUNNERS_UP],
         }
@@ -712,7 +886,7 @@ class Answerer:
         then "a)", "b)"); they run until the next item of its own kind ("2.") or a heading.
         """
         spans = self.sentences_of(best.doc)
-        i = spans.index(best)
+        i = self._position(best)
         text = self.text
         # If the best sentence is an item (not one announcing its own), step back to the sentence before item one.
         if ITEM.match(text(best)) and not text(best).rstrip().endswith(":"):
@@ -754,7 +928,7 @@ class Answerer:
 
     def picked_item(self, q: Question, scored: list[Candidate]) -> Span | None:
         """The list item the question asks for by its place, from the list around one of the best
-        sentences (the answer as a whole has cleared the threshold: the ordinal says a list is meant,
+        sentences (the outcome is `answer`: the ordinal says a list is meant,
         and its items often share few words with the question); None when none of them belongs to a
         list that long."""
         assert q.item is not None
@@ -766,7 +940,7 @@ class Answerer:
 
     def render(
         self, q: Question, said: list[Span], items: list[Span], keep_start: bool = False
-    ) -> tuple[str, bool, tuple[Citation, ...]]:
+    ) -> tuple[str, tuple[Citation, ...]]:
         """Markdown with a [n] after every sentence, and the matching citations."""
         citations: list[Citation] = []
         parts: list[str] = []
@@ -782,7 +956,7 @@ class Answerer:
                 citations.append(self.cite(len(citations) + 1, quoted))
                 lines.append(f"- {shown} [{len(citations)}]")
             body += "\n\n" + "\n".join(lines)
-        return body, False, tuple(citations)
+        return body, tuple(citations)
 
     def cite(self, n: int, span: Span) -> Citation:
         document = self.index.documents[span.doc]

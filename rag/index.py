@@ -30,20 +30,31 @@ from rag.documents import load_corpus, section_path
 from rag.errors import IndexMissing, ModelError
 from rag.records import Chunk, Document
 from rag.settings import Settings
-from rag.store import ChunkStore, DocumentStore, write_chunks, write_documents
-from rag.structure import one_line, unwrap
+from rag.store import (
+    SENTENCE_VECTORS,
+    SENTENCES,
+    ChunkStore,
+    DocumentStore,
+    SentenceStore,
+    write_chunks,
+    write_documents,
+    write_sentences,
+)
+from rag.structure import one_line, sentence_spans, unwrap
 
 if TYPE_CHECKING:
     from embeddings.encoder import Encoder
     from embeddings.vector_index import VectorIndex
     from rag.lexical import LexicalIndex
 
-FORMAT_VERSION = 2  # 2: chunk table as .npy, documents read on demand, own BM25 arrays
+FORMAT_VERSION = 3  # 2: chunk table as .npy, documents read on demand, own BM25 arrays; 3: sentence vectors
 # Bump when cleaning, chunking or embedding input changes: old vectors are then not reused.
 PIPELINE_VERSION = 4  # 3: readers per format, chunks cut at articles; 4: not cut, heading path read by BM25
 MANIFEST = "manifest.json"
 SWAP_WAIT_S = 2.0  # how long a reader waits for a build's swap before taking it for a crash
-FILES = ("vectors.faiss", "documents.jsonl", "documents.offsets.npy", "chunks.npy", "lexical")
+FILES = (
+    "vectors.faiss", "documents.jsonl", "documents.offsets.npy", "chunks.npy", "lexical", SENTENCES, SENTENCE_VECTORS,
+)
 
 Log = Callable[[str], None]
 Progress = Callable[[int, int, str], None]
@@ -104,6 +115,7 @@ class Index:
     chunks: ChunkStore
     vectors: VectorIndex
     lexical: LexicalIndex
+    sentences: SentenceStore
 
     @property
     def model(self) -> str:
@@ -213,6 +225,7 @@ def load_index(folder: Path) -> Index:
         chunks = ChunkStore.load(folder, documents)
         vectors = VectorIndex.load(folder / "vectors.faiss")
         lexical = LexicalIndex.load(folder / "lexical", size=len(chunks))
+        sentences = SentenceStore.load(folder, len(documents), int(manifest["dimension"]))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise _damaged(folder, f"{type(exc).__name__}: {exc}") from None
     counts = manifest["counts"]
@@ -223,7 +236,7 @@ def load_index(folder: Path) -> Index:
         or vectors.dim != manifest["dimension"]
     ):
         raise _damaged(folder, "counts in manifest, chunks and vectors disagree")
-    return Index(folder, manifest, documents, chunks, vectors, lexical)
+    return Index(folder, manifest, documents, chunks, vectors, lexical, sentences)
 
 
 # ---------------------------------------------------------------- building
@@ -371,6 +384,8 @@ def _build(settings: Settings, log: Log, encoder: Encoder | None, progress: Prog
                 vectors[part] = encoder.encode_passages(texts[lo : lo + PROGRESS_BATCH], progress=False)
             progress(len(todo), len(todo), "embed")
 
+    sentence_table, sentence_vectors = _sentences(documents, flows, old, hashes, encoder, log, progress)
+
     manifest = {
         "format": FORMAT_VERSION,
         "pipeline": PIPELINE_VERSION,
@@ -382,7 +397,7 @@ def _build(settings: Settings, log: Log, encoder: Encoder | None, progress: Prog
         "chunk_size": settings.chunk_size,
         "chunk_overlap": settings.chunk_overlap,
         "documents": hashes,
-        "counts": {"documents": len(documents), "chunks": len(chunks)},
+        "counts": {"documents": len(documents), "chunks": len(chunks), "sentences": len(sentence_table)},
         "formats": dict(sorted(Counter(d.format for d in documents).items())),
         "catalog": _catalog(documents, chunks, settings.corpus_dir, old),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -391,7 +406,7 @@ def _build(settings: Settings, log: Log, encoder: Encoder | None, progress: Prog
     lexical = None
     if old is not None and len(moved):
         lexical = old.lexical.update(keep, np.asarray(todo, dtype=np.int64), [lexical_texts[i] for i in todo])
-    _write(folder, manifest, documents, chunks, vectors, lexical, lexical_texts)
+    _write(folder, manifest, documents, chunks, vectors, lexical, lexical_texts, sentence_table, sentence_vectors)
     _say_furniture(documents, log)
     return BuildReport(
         documents=len(documents),
@@ -403,6 +418,55 @@ def _build(settings: Settings, log: Log, encoder: Encoder | None, progress: Prog
         model=encoder.name,
         fallback_model=encoder.fallback,
     )
+
+
+def _sentences(
+    documents: list[Document],
+    flows: dict[str, str],
+    old: Index | None,
+    hashes: dict[str, str],
+    encoder: Encoder,
+    log: Log,
+    progress: Progress | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The sentence table (document number, start, end) and each sentence's vector; the sentences of
+    unchanged documents keep their old vectors (the key is the document's hash and the span)."""
+    rows: list[tuple[int, int, int]] = []
+    for number, d in enumerate(documents):
+        rows.extend((number, s, e) for s, e in sentence_spans(flows[d.doc], d.content))
+    table = np.array(rows, dtype=np.int64).reshape(-1, 3)
+    vectors = np.zeros((len(rows), encoder.dim), dtype=np.float16)
+    reusable: dict[tuple[str, int, int], int] = {}
+    if old is not None:
+        old_hashes = old.manifest["documents"]
+        unchanged = {old.documents.number[doc] for doc, sha in old_hashes.items() if hashes.get(doc) == sha}
+        old_table = np.asarray(old.sentences.table)
+        for row, (number, start, end) in enumerate(old_table.tolist()):
+            if number in unchanged:
+                reusable[old.manifest["documents"][old.documents.names[number]], start, end] = row
+    todo: list[int] = []
+    kept_new: list[int] = []
+    kept_old: list[int] = []
+    for i, (number, start, end) in enumerate(rows):
+        found = reusable.pop((documents[number].sha256, start, end), None)
+        if found is None:
+            todo.append(i)
+        else:
+            kept_new.append(i)
+            kept_old.append(found)
+    if kept_new and old is not None:
+        vectors[kept_new] = np.asarray(old.sentences.vectors)[kept_old]
+    if todo:
+        log(f"hoidap: embedding {len(todo)} sentences with {encoder.name}")
+        texts = [one_line(flows[documents[rows[i][0]].doc][rows[i][1] : rows[i][2]]) for i in todo]
+        for lo in range(0, len(todo), PROGRESS_BATCH * 4):
+            if progress is not None:
+                progress(lo, len(todo), "embed sentences")
+            part = todo[lo : lo + PROGRESS_BATCH * 4]
+            vectors[part] = encoder.encode_passages(texts[lo : lo + PROGRESS_BATCH * 4], progress=False)
+        if progress is not None:
+            progress(len(todo), len(todo), "embed sentences")
+    return table, vectors
 
 
 def _catalog(documents: list[Document], chunks: list[Chunk], corpus_dir: Path, old: Index | None) -> dict[str, Any]:
@@ -461,6 +525,8 @@ def _write(
     vectors: np.ndarray,
     lexical: LexicalIndex | None,
     lexical_texts: list[str],
+    sentence_table: np.ndarray,
+    sentence_vectors: np.ndarray,
 ) -> None:
     """Write a complete index next to `folder`, then swap it into place.
 
@@ -481,6 +547,7 @@ def _write(
     index.save(tmp / "vectors.faiss")
     manifest["vector_index"] = index.describe()
     (lexical or LexicalIndex.build(lexical_texts)).save(tmp / "lexical")
+    write_sentences(tmp, sentence_table, sentence_vectors)
     # The manifest goes last: a folder without one is never taken for an index.
     (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
     _fsync_tree(tmp)

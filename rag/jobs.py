@@ -40,7 +40,11 @@ DEVICE_NAMES = frozenset(
     ["con", "prn", "aux", "nul", "clock$"] + [f"{p}{n}" for p in ("com", "lpt") for n in "123456789"]
 )
 _BAD_CHARS = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")
-STAGES = {"read": "Đang đọc tài liệu", "embed": "Đang tạo vectơ cho các đoạn"}
+STAGES = {
+    "read": "Đang đọc tài liệu",
+    "embed": "Đang tạo vectơ cho các đoạn",
+    "embed sentences": "Đang tạo vectơ cho các câu",
+}
 
 
 class Refused(HoidapError):

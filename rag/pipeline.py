@@ -142,12 +142,13 @@ class Pipeline:
             return self.collection_answer(text, t0, explain)
         parsed, retrieved = self.search(text, max(k, ANSWER_DEPTH), mode)
         t1 = time.perf_counter()
-        said, refused, citations, passages, why = self.answerer.answer(parsed, retrieved)
+        said, outcome, citations, passages, why = self.answerer.answer(parsed, retrieved)
         t2 = time.perf_counter()
         return Answer(
             question=text,
             text=said,
-            refused=refused,
+            refused=outcome == "none",
+            outcome=outcome,
             citations=citations,
             passages=passages[:k],
             model=self.index.model,
@@ -197,7 +198,7 @@ class Pipeline:
         An English question is searched and judged by the Vietnamese terms it names (a fallback
         for a model that does not read both languages).
         """
-        vector = self.encoder.encode_queries([text])[0] if mode != "lexical" else None
+        vector = self.encoder.encode_queries([text])[0]  # the answerer weighs it in every mode
         search = expand(text) if self.index.fallback_model else text
         parsed = analyze(search, self.index, folded=True if search != text else None)
         return parsed, retrieve(self.index, parsed.text, vector, depth, mode)
@@ -316,6 +317,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "question": answer.question,
         "answer": answer.text,
         "refused": answer.refused,
+        "outcome": answer.outcome,
         "citations": [
             {
                 "n": c.n,

@@ -65,9 +65,10 @@ class Answer:
 
     question: str
     text: str
-    refused: bool
+    refused: bool  # true exactly when outcome is "none"
     citations: tuple[Citation, ...]
     passages: tuple[Passage, ...]
     model: str
+    outcome: str = "answer"  # answer (confident), closest (the closest passages quoted) or none
     timings_ms: dict[str, float] = field(default_factory=dict)
     explain: dict[str, Any] | None = None  # why this answer or refusal, when asked for

@@ -23,6 +23,7 @@ class Retrieved:
     passages: tuple[Passage, ...]
     dense: dict[int, float]  # chunk id -> cosine similarity, for the candidates
     lexical: dict[int, float]  # chunk id -> BM25 score, for the candidates
+    query: np.ndarray | None = None  # the encoded question: the answerer compares it with each sentence
 
 
 def retrieve(
@@ -33,14 +34,16 @@ def retrieve(
     Args:
         index: the loaded index.
         question: NFC question text (used by the lexical side).
-        query_vector: the encoded question, shape (dim,); needed unless mode is lexical.
+        query_vector: the encoded question, shape (dim,).
         k: how many passages to return.
         mode: "hybrid", "dense" or "lexical".
     """
     depth = max(k, CANDIDATES)
     dense: dict[int, float] = {}
     lexical: dict[int, float] = {}
-    if mode in ("hybrid", "dense") and query_vector is not None and index.vectors.size:
+    if query_vector is not None and index.vectors.size:
+        # Searched in every mode: lexical retrieval ranks by BM25 alone, but the answerer still
+        # weighs each passage's cosine.
         scores, ids = index.vectors.search(query_vector.reshape(1, -1), depth)
         dense = {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
     if mode in ("hybrid", "lexical"):
@@ -64,4 +67,4 @@ def retrieve(
         Passage(chunk=index.chunks[i], score=round(fused[i], 6), rank=r + 1)
         for r, i in enumerate(order)
     )
-    return Retrieved(passages=passages, dense=dense, lexical=lexical)
+    return Retrieved(passages=passages, dense=dense, lexical=lexical, query=query_vector)

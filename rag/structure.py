@@ -233,6 +233,18 @@ def sentence_bounds(text: str, start: int, end: int) -> Iterator[tuple[int, int]
     yield from _trimmed(text, start + cursor, end)
 
 
+def sentence_spans(flow: str, regions: tuple[tuple[int, int], ...]) -> list[tuple[int, int]]:
+    """(start, end) of every sentence of a document's content regions, in order; `flow` is
+    `unwrap(text)`, so hard-wrapped lines read as one paragraph. The index embeds these spans and
+    the answerer weighs them: both must cut a document the same way."""
+    out: list[tuple[int, int]] = []
+    for region_start, region_end in regions:
+        for para in re.finditer(r"[^\n]+", flow[region_start:region_end]):
+            a = region_start + para.start()
+            out.extend(sentence_bounds(flow, a, a + len(para.group())))
+    return out
+
+
 def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
     piece = text[start:end]
     lead = len(piece) - len(piece.lstrip())

@@ -123,3 +123,17 @@ class QuietHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+def confident(pipeline):  # type: ignore[no-untyped-def]
+    """The pipeline with the learned decision's answer threshold at 0: every question gets outcome
+    `answer`, so a test of how an answer is said (list items, one item by its place) tests that rule
+    alone, whatever the trained thresholds are."""
+    from dataclasses import replace
+
+    from rag.answer import Answerer
+    from rag.pipeline import Pipeline
+
+    sure = Pipeline(pipeline.index, pipeline.encoder, pipeline.settings)
+    sure.answerer = Answerer(pipeline.index, replace(pipeline.answerer.decision, answer_threshold=0.0))
+    return sure

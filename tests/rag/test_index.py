@@ -243,3 +243,36 @@ def test_an_index_built_before_the_catalog_derives_it(index_dir: Path) -> None:
         assert {**derived[name], "bytes": entry["bytes"], "indexed": entry["indexed"]} == entry
         assert derived[name]["indexed"] is None
     assert sum(e["chunks"] for e in derived.values()) == len(index.chunks)
+
+
+def test_every_sentence_the_answerer_weighs_has_its_vector(index_dir: Path) -> None:
+    from embeddings.encoder import open_encoder
+    from rag.answer import sentences
+
+    index = load_index(index_dir)
+    doc = "000_cf24b04885448ff3.txt"
+    spans = sentences(index.documents[doc])
+    number = index.documents.number[doc]
+    a, b = index.sentences.rows(number)
+    assert [(int(s), int(e)) for _, s, e in index.sentences.table[a:b]] == [(s.start, s.end) for s in spans]
+    assert index.sentences.vectors.dtype == np.float16 and index.manifest["counts"]["sentences"] == len(index.sentences)
+    encoder = open_encoder(index.model, index.fallback_model)
+    query = encoder.encode_queries(["4 mục tiêu năm 2021 là gì?"])[0]
+    exact = encoder.encode_passages([" ".join(index.documents[doc].text[s.start : s.end].split()) for s in spans[:5]])
+    stored = index.sentences.similarity(number, [s.start for s in spans[:5]], query)
+    assert np.allclose(stored, exact @ query, atol=2e-3)  # half precision moves a cosine by less than this
+    assert index.sentences.similarity(number, [spans[0].start + 1], query) == [None]  # not a sentence start
+
+
+def test_sentence_vectors_of_unchanged_documents_are_kept(corpus_copy: Path, tmp_path: Path) -> None:
+    settings = settings_for(corpus_copy, tmp_path / "ix")
+    build_index(settings, log=QUIET)
+    before = load_index(settings.index_dir)
+    kept = "000_cf24b04885448ff3.txt"
+    old = np.array(before.sentences.vectors[slice(*before.sentences.rows(before.documents.number[kept]))])
+    (corpus_copy / "002_7235feebbfc5181b.txt").unlink()
+    said: list[str] = []
+    build_index(settings, log=said.append)
+    after = load_index(settings.index_dir)
+    assert np.array_equal(old, after.sentences.vectors[slice(*after.sentences.rows(after.documents.number[kept]))])
+    assert not any("sentences" in line for line in said)  # nothing was embedded again
