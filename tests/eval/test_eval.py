@@ -14,36 +14,40 @@ from eval.runner import METRICS
 from eval.suite import SETS, run_set
 from rag.settings import Settings
 
-# Floors per set, below the figures the packaged offline model measured with the scored answerer
-# (see the closing note of the multi-genre issue). Raise them when the code improves; never lower one
-# without saying why. uit-test, legal and notice are report sets: their floors guard against
-# regressions, and no code was changed by looking at their failures. Lowered once, on purpose: the
-# refusal threshold is now held against a sentence's support (its score without rank, answer type
-# and counted noun), fitted on four dev sets; that answers more (uit-test key facts 0.645 -> 0.722,
-# false refusals 0.245 -> 0.189) and refuses fewer unanswerable uit questions (0.663 -> 0.565).
+# Floors and ceilings per set, a margin (0.03; 0.06 for a set under 60 answerable questions; 0.05 and
+# 0.1 for answered unanswerable ones) beyond the figures the packaged offline model measured with the
+# learned decision (issue 20's closing note). Raise them when the code improves; never loosen one
+# without saying why. uit-test, legal, notice and statute are report sets: their bounds guard against
+# regressions, and no code was changed by looking at their failures. The metrics changed with the
+# three outcomes: key facts are now counted in what the reader is shown (key_facts_shown: the answer,
+# or the quotes of outcome `closest`), confident answers are bounded from below (answer_rate) and
+# confident wrong ones from above (wrong_answer_rate), as are `none` on answerable questions
+# (false_refusal_rate) and answered unanswerable ones.
 FLOORS = {
-    "sample": {
-        "hit@1": 0.9, "hit@5": 0.97, "key_fact_recall": 0.95, "refusal_accuracy": 0.92, "citation_support": 0.95,
-    },
-    "sample-wrapped": {"hit@1": 0.9, "hit@5": 0.97, "key_fact_recall": 0.94, "refusal_accuracy": 0.92},
-    "heldout": {"hit@1": 0.78, "hit@5": 0.9, "key_fact_recall": 0.78, "refusal_accuracy": 0.35},
-    "uit-dev": {"hit@1": 0.77, "hit@5": 0.93, "key_fact_recall": 0.64, "refusal_accuracy": 0.72},
-    "uit-test": {"hit@1": 0.81, "hit@5": 0.95, "key_fact_recall": 0.7, "refusal_accuracy": 0.54},
-    "legal-dev": {"hit@1": 0.55, "hit@5": 0.7, "key_fact_recall": 0.32, "refusal_accuracy": 0.85},
-    "legal": {"hit@1": 0.75, "hit@5": 0.9, "key_fact_recall": 0.5, "refusal_accuracy": 0.7},
-    "notice-dev": {"hit@1": 0.8, "hit@5": 0.93, "key_fact_recall": 0.25, "refusal_accuracy": 0.85},
-    "notice": {"hit@1": 0.75, "hit@5": 0.93, "key_fact_recall": 0.5, "refusal_accuracy": 0.8},
+    "sample": {"hit@1": 0.85, "hit@5": 0.97, "key_facts_shown": 0.95, "answer_rate": 0.79},
+    "sample-wrapped": {"hit@1": 0.85, "hit@5": 0.97, "key_facts_shown": 0.94, "answer_rate": 0.79},
+    "heldout": {"hit@1": 0.8, "hit@5": 0.87, "key_facts_shown": 0.79, "answer_rate": 0.69},
+    "uit-dev": {"hit@1": 0.76, "hit@5": 0.94, "key_facts_shown": 0.71, "answer_rate": 0.37},
+    "uit-test": {"hit@1": 0.79, "hit@5": 0.96, "key_facts_shown": 0.75, "answer_rate": 0.4},
+    "legal-dev": {"hit@1": 0.53, "hit@5": 0.68, "key_facts_shown": 0.43, "answer_rate": 0.05},
+    "legal": {"hit@1": 0.73, "hit@5": 0.88, "key_facts_shown": 0.54, "answer_rate": 0.21},
+    "notice-dev": {"hit@1": 0.75, "hit@5": 0.94, "key_facts_shown": 0.67, "answer_rate": 0.09},
+    "notice": {"hit@1": 0.73, "hit@5": 0.91, "key_facts_shown": 0.59, "answer_rate": 0.21},
+    "statute-dev": {"hit@1": 0.69, "hit@5": 0.9, "key_facts_shown": 0.53, "answer_rate": 0.29},
+    "statute": {"hit@1": 0.67, "hit@5": 0.89, "key_facts_shown": 0.56, "answer_rate": 0.28},
 }
 CEILINGS = {
-    "sample": {"false_refusal_rate": 0.03},
-    "sample-wrapped": {"false_refusal_rate": 0.03},
-    "heldout": {"false_refusal_rate": 0.08},
-    "uit-dev": {"false_refusal_rate": 0.22},
-    "uit-test": {"false_refusal_rate": 0.21},
-    "legal-dev": {"false_refusal_rate": 0.6},
-    "legal": {"false_refusal_rate": 0.4},
-    "notice-dev": {"false_refusal_rate": 0.62},
-    "notice": {"false_refusal_rate": 0.4},
+    "sample": {"wrong_answer_rate": 0.04, "false_refusal_rate": 0.03, "unanswerable_answered": 0.12},
+    "sample-wrapped": {"wrong_answer_rate": 0.04, "false_refusal_rate": 0.03, "unanswerable_answered": 0.12},
+    "heldout": {"wrong_answer_rate": 0.13, "false_refusal_rate": 0.06, "unanswerable_answered": 0.47},
+    "uit-dev": {"wrong_answer_rate": 0.08, "false_refusal_rate": 0.05, "unanswerable_answered": 0.09},
+    "uit-test": {"wrong_answer_rate": 0.06, "false_refusal_rate": 0.06, "unanswerable_answered": 0.23},
+    "legal-dev": {"wrong_answer_rate": 0.1, "false_refusal_rate": 0.13, "unanswerable_answered": 0.1},
+    "legal": {"wrong_answer_rate": 0.06, "false_refusal_rate": 0.12, "unanswerable_answered": 0.24},
+    "notice-dev": {"wrong_answer_rate": 0.06, "false_refusal_rate": 0.13, "unanswerable_answered": 0.1},
+    "notice": {"wrong_answer_rate": 0.06, "false_refusal_rate": 0.15, "unanswerable_answered": 0.1},
+    "statute-dev": {"wrong_answer_rate": 0.06, "false_refusal_rate": 0.03, "unanswerable_answered": 0.08},
+    "statute": {"wrong_answer_rate": 0.04, "false_refusal_rate": 0.03, "unanswerable_answered": 0.15},
 }
 
 
