@@ -758,10 +758,10 @@ class Answerer:
             anchor, items = self.list_items(best, q.count)
             said = [anchor]
             if not items and q.kind == "list":
-                # A list question is answered by a list: a close runner-up that announces the list asked for
-                # (as many items as it counts) wins, or one the ranker finds likely that announces any.
+                # A list question is answered by a list: a runner-up that announces as many items as the question
+                # counts wins ("4 mục tiêu"), or one the ranker finds likely that announces any list.
                 for c in scored[1:LIST_RUNNERS_UP]:
-                    if c.features["announces"] or c.p >= d.second:
+                    if (q.count is not None and c.features["announces"]) or c.p >= d.second:
                         found, listed = self.list_items(c.span, q.count)
                         if listed:
                             best, said, items = c.span, [found], listed

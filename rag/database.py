@@ -13,7 +13,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,13 +65,29 @@ MIGRATIONS: tuple[str, ...] = (
         at TEXT NOT NULL
     );
     """,
+    # 1 -> 2: the outcome of each turn (answer, closest, none); a turn logged before was answered or refused.
+    """
+    ALTER TABLE questions ADD COLUMN outcome TEXT NOT NULL DEFAULT 'answer'
+        CHECK (outcome IN ('answer', 'closest', 'none'));
+    UPDATE questions SET outcome = 'none' WHERE refused = 1;
+    CREATE INDEX questions_outcome ON questions (outcome, at);
+    """,
 )
+OUTCOMES = ("answer", "closest", "none")  # as rag.answer.OUTCOMES; the log does not load the answerer
 SCHEMA_VERSION = len(MIGRATIONS)
 Undo = Sequence[tuple[str, str | None]]  # a job's (corpus file, backup of it in the trash or None)
 
 
 def _fold(text: str | None) -> str | None:
     return None if text is None else fold(nfc(text))
+
+
+def outcome_of(answer: Mapping[str, Any]) -> str:
+    """An answer object's outcome; one from before outcomes were told apart was answered or refused."""
+    outcome = answer.get("outcome") or ("none" if answer.get("refused") else "answer")
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown outcome {outcome!r}; one of {', '.join(OUTCOMES)}")
+    return str(outcome)
 
 
 def now() -> str:
@@ -122,6 +138,7 @@ class QuestionFilter:
     """What GET /api/questions asks for; None: any."""
 
     refused: bool | None = None
+    outcome: str | None = None  # answer, closest or none
     rating: int | None = None
     since: str | None = None  # YYYY-MM-DD, inclusive
     until: str | None = None  # YYYY-MM-DD, inclusive
@@ -276,6 +293,7 @@ class Database:
                 "understood_as": r["understood_as"],
                 "answer": r["answer"],
                 "refused": bool(r["refused"]),
+                "outcome": r["outcome"],
                 "citations": json.loads(r["citations"]),
                 "at": r["at"],
             }
@@ -293,6 +311,7 @@ class Database:
     ) -> int:
         """Store one answered turn (committed before returning); its turn number in the conversation."""
         citations = answer.get("citations", [])
+        outcome = outcome_of(answer)
         docs = list(dict.fromkeys(c["doc"] for c in citations))
         with self.write() as conn:
             turn = int(
@@ -301,10 +320,10 @@ class Database:
                 ).fetchone()[0]
             )
             conn.execute(
-                "INSERT INTO questions (at, question, understood_as, refused, answer, citations, docs, latency_ms, "
-                "conversation, turn, client) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO questions (at, question, understood_as, refused, outcome, answer, citations, docs, "
+                "latency_ms, conversation, turn, client) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    now(), question, understood_as, int(bool(answer["refused"])), answer["answer"],
+                    now(), question, understood_as, int(outcome == "none"), outcome, answer["answer"],
                     json.dumps(citations, ensure_ascii=False), json.dumps(docs, ensure_ascii=False),
                     round(latency_ms, 1), conversation, turn, client,
                 ),
@@ -345,6 +364,9 @@ class Database:
         if where.refused is not None:
             clauses.append("q.refused = ?")
             params.append(int(where.refused))
+        if where.outcome is not None:
+            clauses.append("q.outcome = ?")
+            params.append(where.outcome)
         if where.rating is not None:
             clauses.append("f.rating = ?")
             params.append(where.rating)
@@ -375,6 +397,7 @@ class Database:
                 "question": r["question"],
                 "understood_as": r["understood_as"],
                 "refused": bool(r["refused"]),
+                "outcome": r["outcome"],
                 "docs": json.loads(r["docs"]),
                 "latency_ms": r["latency_ms"],
                 "conversation": r["conversation"],

@@ -23,7 +23,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 from starlette.types import Message
 
-from rag.database import Database, QuestionFilter, similar_groups
+from rag.database import OUTCOMES, Database, QuestionFilter, similar_groups
 from rag.jobs import Jobs, Received, Refused, check_format, safe_name
 from rag.readers import SUFFIXES
 from rag.settings import Settings
@@ -38,8 +38,9 @@ MAX_COMMENT_CHARS = 2000
 MAX_LOG_ROWS = 10_000
 COPY_BLOCK = 1 << 20
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-CSV_FIELDS = ("id", "at", "question", "understood_as", "refused", "docs", "latency_ms", "conversation", "turn",
-              "rating", "comment")
+CSV_FIELDS = ("id", "at", "question", "understood_as", "refused", "outcome", "docs", "latency_ms", "conversation",
+              "turn", "rating", "comment")
+UNANSWERED = ("closest", "none")  # the outcomes of the "Chưa trả lời được" tab: only related passages, or nothing
 
 
 def refused_by_token(request: Request, settings: Settings) -> JSONResponse | None:
@@ -78,6 +79,9 @@ def question_filter(request: Request) -> QuestionFilter | JSONResponse:
     refused = q.get("refused")
     if refused not in (None, "", "true", "false"):
         return error(400, "refused must be true or false")
+    outcome = q.get("outcome")
+    if outcome not in (None, "", *OUTCOMES):
+        return error(400, f"outcome must be one of {', '.join(OUTCOMES)}")
     rating = q.get("rating")
     if rating not in (None, "", "1", "-1"):
         return error(400, "rating must be 1 or -1")
@@ -90,6 +94,7 @@ def question_filter(request: Request) -> QuestionFilter | JSONResponse:
         return error(400, f"limit must be a whole number from 1 to {MAX_LOG_ROWS}")
     return QuestionFilter(
         refused=None if not refused else refused == "true",
+        outcome=outcome or None,
         rating=int(rating) if rating else None,
         since=q.get("since") or None,
         until=q.get("until") or None,
@@ -248,9 +253,21 @@ def add_admin_routes(app: FastAPI, live: LivePipeline, settings: Settings, db: D
         where = question_filter(request)
         if isinstance(where, JSONResponse):
             return where
-        _total, rows = db.questions(QuestionFilter(refused=True, since=where.since, until=where.until,
-                                                   text=where.text, limit=MAX_LOG_ROWS))
-        return JSONResponse({"groups": similar_groups(rows)})
+        # Each outcome grouped on its own, so every group says which it is: documents that only touch on the
+        # question (closest) want a passage that answers it; the others (none) want a document of their own.
+        if where.outcome is not None and where.outcome not in UNANSWERED:
+            return error(400, f"outcome must be {' or '.join(UNANSWERED)}: this list holds the questions not answered")
+        asked = (where.outcome,) if where.outcome else UNANSWERED
+        counts = dict.fromkeys(UNANSWERED, 0)
+        groups = []
+        for outcome in asked:
+            counts[outcome], rows = db.questions(
+                QuestionFilter(outcome=outcome, since=where.since, until=where.until, text=where.text,
+                               limit=MAX_LOG_ROWS)
+            )
+            groups += [{**group, "outcome": outcome} for group in similar_groups(rows)]
+        groups.sort(key=lambda g: (g["count"], g["last"]), reverse=True)
+        return JSONResponse({"groups": groups, "counts": counts})
 
     @app.post("/api/feedback")
     async def feedback(request: Request) -> JSONResponse:

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 import gradio as gr
 
 from rag.conversation import read_question
+from rag.database import outcome_of
 from rag.documents import display_date, place
 from rag.errors import HoidapError
 from rag.settings import MAX_QUESTION_CHARS, Settings
@@ -49,6 +50,12 @@ FALLBACK_NOTICE = (
     "run `hoidap index`, then restart `hoidap serve`"
 )
 FEEDBACK_THANKS = "Cảm ơn góp ý của bạn."
+# Above an answer of outcome "closest": the documents only come near the question, and the reader sees so.
+CLOSEST_LABEL = "Chưa có câu trả lời chắc chắn"
+# Its label's text and background, light and dark (contrast ≥ 4.5, tested), and the amber edge of its message.
+CLOSEST_LIGHT = ("#78350f", "#fef3c7")
+CLOSEST_DARK = ("#fde68a", "#422006")
+CLOSEST_EDGE = ("#d97706", "#f59e0b")
 CONTEXT_CHARS = 280  # surrounding text shown on each side of a quote
 STREAM_DELAY_S = 0.02  # pause between streamed lines, so the answer visibly builds up
 NO_CONVERSATION = "-"  # the browser's conversation id after "Cuộc trò chuyện mới": none yet
@@ -91,6 +98,14 @@ CSS = """
 #hd-fallback { border: 1px solid #e0b252; background: #fff8e6; border-radius: 8px; padding: 4px 12px; }
 #hd-fallback, #hd-fallback * { color: #5c4400 !important; }
 #hd-feedback-thanks { color: var(--body-text-color-subdued); }
+/* An answer of outcome "closest": a label above it, an amber edge, and its passages as quotes. */
+#hd-chat .hd-closest { display: inline-block; margin: 0 0 2px 0; padding: 1px 8px; border-radius: 999px;
+  font-size: 0.85em; font-weight: 600; color: var(--hd-closest-text); background: var(--hd-closest-bg);
+  border: 1px solid var(--hd-closest-edge); }
+#hd-chat .bot.message:has(.hd-closest) { border-left: 4px solid var(--hd-closest-edge) !important; }
+#hd-chat .bot.message:has(.hd-closest) blockquote { margin: 6px 0 !important; padding: 2px 0 2px 10px !important;
+  border-left: 3px solid var(--hd-closest-edge) !important; color: var(--body-text-color) !important;
+  font-style: normal; }
 /* A phone: one column, the chat no taller than most of the screen, so the sources follow soon after. */
 @media (max-width: 768px) {
   #hd-chat { height: 62vh !important; max-height: 62vh !important; }
@@ -126,8 +141,10 @@ def page_css(settings: Settings) -> str:
   --button-primary-border-color: {brand}; --button-primary-text-color: {on_brand};
   --button-primary-text-color-hover: {on_brand}; --loader-color: {brand};
   --link-text-color: {light}; --link-text-color-hover: {light}; --link-text-color-visited: {light};
-  --body-text-color-subdued: #475569; }}
+  --body-text-color-subdued: #475569;
+  --hd-closest-text: {CLOSEST_LIGHT[0]}; --hd-closest-bg: {CLOSEST_LIGHT[1]}; --hd-closest-edge: {CLOSEST_EDGE[0]}; }}
 .dark, .dark .gradio-container {{ --hd-link: {dark}; --body-text-color-subdued: #94a3b8;
+  --hd-closest-text: {CLOSEST_DARK[0]}; --hd-closest-bg: {CLOSEST_DARK[1]}; --hd-closest-edge: {CLOSEST_EDGE[1]};
   --link-text-color: {dark}; --link-text-color-hover: {dark};
   --link-text-color-visited: {dark}; }}
 """
@@ -269,6 +286,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|~$])")
 _ORDERED = re.compile(r"^(\s*\d+)([.)])")
 _BULLET = re.compile(r"^(\s*)- ")
 _HEADING_CHARS = re.compile(r"^(\s*)([>=])")
+_QUOTED = re.compile(r"^> ")
 
 
 def escape_markdown(text: str) -> str:
@@ -282,12 +300,15 @@ def escape_markdown(text: str) -> str:
     return "\n".join(out)
 
 
-def answer_markdown(text: str) -> str:
-    """The engine's answer (paragraphs and "- " bullets) as safe Markdown: structure kept, words escaped."""
+def answer_markdown(text: str, quotes: bool = False) -> str:
+    """The engine's answer (paragraphs and "- " bullets; with `quotes`, "> " lines: the passages of a
+    `closest` answer) as safe Markdown: structure kept, words escaped."""
     out = []
     for line in text.split("\n"):
         bullet = _BULLET.match(line)
-        if bullet:
+        if quotes and _QUOTED.match(line):
+            out.append(f"> {escape_markdown(line[2:])}")
+        elif bullet:
             out.append(f"{bullet.group(1)}- {escape_markdown(line[bullet.end() :])}")
         else:
             out.append(escape_markdown(line))
@@ -314,8 +335,12 @@ def link_markers(markdown: str, turn: int) -> str:
 
 def message_markdown(reply: Mapping[str, Any], turn: int = 0) -> str:
     """The chat message for an answer (the answer object's fields): the text, its [n] markers linked to the
-    source cards of `turn`, then a short list of the documents it cites."""
-    body = answer_markdown(reply["answer"])
+    source cards of `turn`, then a short list of the documents it cites. An answer of outcome `closest`
+    starts with CLOSEST_LABEL (the page's CSS gives its message an amber edge) and shows its passages as quotes."""
+    closest = outcome_of(reply) == "closest"
+    body = answer_markdown(reply["answer"], quotes=closest)
+    if closest:
+        body = f'<span class="hd-closest">{CLOSEST_LABEL}</span>\n\n{body}'
     if not reply["citations"]:
         return body
     lines = [link_markers(body, turn) if turn else body, "", "**Nguồn:**", ""]
@@ -551,7 +576,10 @@ class Chat:
         history: list[Any] = []
         for number, row in enumerate(rows, start=1):
             pair = number
-            reply = {"answer": row["answer"], "refused": row["refused"], "citations": row["citations"]}
+            reply = {
+                "answer": row["answer"], "refused": row["refused"], "outcome": row["outcome"],
+                "citations": row["citations"],
+            }
             said = message_markdown(reply, pair)
             if row["understood_as"]:
                 said = f"*{UNDERSTOOD} {escape_markdown(row['understood_as'])}*\n\n{said}"

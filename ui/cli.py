@@ -6,12 +6,13 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rag.errors import HoidapError
 from rag.settings import DEFAULT_MODEL, RETRIEVAL_MODES, Settings
@@ -118,35 +119,80 @@ def say_report(report: BuildReport, settings: Settings) -> None:
         )
 
 
-def format_answer(data: dict[str, object]) -> str:
-    """The answer object as text for a terminal: answer, then numbered sources."""
+CLOSEST_HEADING = "Không có câu trả lời chắc chắn — các đoạn liên quan nhất:"
+_SAID_QUOTE = re.compile(r"^> (.*?) \[(\d+)\]$")  # a quoted passage of a `closest` answer, with its marker
+
+
+def source_line(c: dict[str, Any]) -> str:
+    """Where a citation's quote comes from: title, date, document, place and offsets."""
     from rag.documents import place
 
-    lines = [str(data["answer"])]
+    date = f", {c['date']}" if c["date"] else ""
+    where = place(c.get("page"), c.get("section"))
+    where = f" ({where})" if where else ""
+    return f"{c['title']}{date} — {c['doc']}{where} [{c['start']}:{c['end']}]"
+
+
+def format_answer(data: dict[str, Any]) -> str:
+    """The answer object as text for a terminal: the answer, then numbered sources.
+
+    An answer of outcome `closest` says so on its first line, then each passage quoted with its source
+    under it, so it does not read as a confident answer; a refusal (`none`) is its sentence alone.
+    """
     citations = data["citations"]
-    assert isinstance(citations, list)
+    if data.get("outcome") == "closest":
+        by_n = {c["n"]: c for c in citations}
+        said = [m for line in str(data["answer"]).split("\n") if (m := _SAID_QUOTE.match(line.strip()))]
+        quotes = [(m.group(1), by_n[int(m.group(2))]) for m in said if int(m.group(2)) in by_n]
+        if not quotes:  # not the engine's own layout: each citation's quote as it stands
+            quotes = [(c["quote"], c) for c in citations]
+        lines = [CLOSEST_HEADING]
+        for text, c in quotes:
+            lines += ["", f"[{c['n']}] “{text}”", f"    Nguồn: {source_line(c)}"]
+        return "\n".join(lines)
+    lines = [str(data["answer"])]
     if citations:
         lines += ["", "Nguồn:"]
         for c in citations:
-            date = f", {c['date']}" if c["date"] else ""
-            where = place(c.get("page"), c.get("section"))
-            where = f" ({where})" if where else ""
-            lines.append(f"[{c['n']}] {c['title']}{date} — {c['doc']}{where} [{c['start']}:{c['end']}]")
+            lines.append(f"[{c['n']}] {source_line(c)}")
             lines.append(f"    “{c['quote']}”")
     return "\n".join(lines)
 
 
-def format_explain(explain: dict[str, object]) -> str:
-    """The answerer's explanation as text: verdict, then each candidate's score and features."""
-    lines = [f"Why: {explain['verdict']}", f"Question read as: {json.dumps(explain['question'], ensure_ascii=False)}"]
+def _reasons(moved: list[dict[str, Any]]) -> str:
+    """The features that moved a probability most: "top_p=0.57 (+0.41), misses=1 (−0.30)"."""
+    return ", ".join(f"{r['feature']}={r['value']:g} ({r['effect']:+.2f})" for r in moved) or "-"
+
+
+def format_explain(explain: dict[str, Any]) -> str:
+    """The answerer's explanation as text: the outcome and its probabilities against their thresholds, what
+    moved them, then each candidate sentence's score, probability and features."""
+    lines = [f"Why: {explain['verdict']}"]
+    if "outcome" in explain:
+        p = explain["probabilities"]
+        limits = p["thresholds"]
+        lines += [
+            f"Outcome: {explain['outcome']}",
+            f"  P(answer) {p['answer']:.3f}  (answer at ≥ {limits['answer']:.3f})   moved most by: "
+            f"{_reasons(explain['moved_most']['answer'])}",
+            f"  P(about)  {p['about']:.3f}  (closest at ≥ {limits['about']:.3f}, else none)   moved most by: "
+            f"{_reasons(explain['moved_most']['about'])}",
+            f"Decision file: {explain['decision_file']}",
+        ]
+    question = dict(explain["question"])
+    asked = question.pop("features", None)  # what the answer and about models read
+    lines.append(f"Question read as: {json.dumps(question, ensure_ascii=False)}")
+    if asked:
+        lines.append("  its features: " + " ".join(f"{k}={v:g}" for k, v in asked.items()))
     chosen = explain["chosen"]
     runners = explain["runners_up"]
-    assert isinstance(runners, list)
     for label, row in ([("chosen", chosen)] if chosen else []) + [("runner-up", r) for r in runners]:
-        assert isinstance(row, dict)
         features = " ".join(f"{k}={v:g}" for k, v in row["features"].items())
-        lines.append(f"  {label:9} {row['score']:.3f}  {row['doc']} [{row['start']}:{row['end']}]  {features}")
+        where = f"{row['doc']} [{row['start']}:{row['end']}]"
+        lines.append(f"  {label:9} score {row['score']:.3f}  p {row['p']:.3f}  {where}")
         lines.append(f"            “{str(row['sentence'])[:160]}”")
+        lines.append(f"            moved most by: {_reasons(row['moved_most'])}")
+        lines.append(f"            {features}")
     return "\n".join(lines)
 
 

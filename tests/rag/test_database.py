@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import assert_one_line_error, run_cli
 
-from rag.database import FILE_NAME, SCHEMA_VERSION, Database, similar_groups
+from rag.database import FILE_NAME, MIGRATIONS, SCHEMA_VERSION, Database, QuestionFilter, similar_groups
 from rag.errors import HoidapError
 from rag.pipeline import is_collection_question
 
@@ -47,11 +47,55 @@ def test_feedback_replaces_the_earlier_rating(tmp_path: Path) -> None:
     assert db.log_question("c1", "Câu tiếp?", "Câu tiếp đầy đủ?", answer, 8.0) == 2
     assert db.add_feedback("c1", 2, 1, None) and db.add_feedback("c1", 2, -1, "sai")
     assert not db.add_feedback("c1", 3, 1, None)
-    from rag.database import QuestionFilter
-
     total, rows = db.questions(QuestionFilter(rating=-1))
     assert total == 1 and rows[0]["comment"] == "sai" and rows[0]["docs"] == ["a.txt"]
     assert db.questions(QuestionFilter(text="DAY DU"))[0] == 1  # understood_as is searched too, without marks
+
+
+def _reply(outcome: str) -> dict[str, object]:
+    cited = [] if outcome == "none" else [{"doc": "a.txt", "n": 1}]
+    return {"refused": outcome == "none", "outcome": outcome, "answer": f"Trả lời ({outcome})", "citations": cited}
+
+
+def test_each_turn_keeps_its_outcome(tmp_path: Path) -> None:
+    db = Database.in_folder(tmp_path)
+    for turn, outcome in enumerate(("answer", "closest", "none"), start=1):
+        assert db.log_question("c1", f"Câu hỏi {outcome}?", None, _reply(outcome), 5.0) == turn
+    db.log_question("c2", "Câu hỏi cũ?", None, {"refused": True, "answer": "…", "citations": []}, 5.0)  # no outcome
+
+    turns = db.conversation("c1")
+    assert [(t["outcome"], t["refused"]) for t in turns] == [("answer", False), ("closest", False), ("none", True)]
+    assert db.conversation("c2")[0]["outcome"] == "none"  # an answer object from before outcomes: refused is none
+    for outcome, questions in (("answer", ["Câu hỏi answer?"]), ("closest", ["Câu hỏi closest?"]),
+                               ("none", ["Câu hỏi cũ?", "Câu hỏi none?"])):
+        total, rows = db.questions(QuestionFilter(outcome=outcome))
+        assert total == len(questions) and [r["question"] for r in rows] == questions, outcome
+        assert all(r["outcome"] == outcome for r in rows)
+    assert db.questions(QuestionFilter(refused=False))[0] == 2  # a closest answer is not a refusal
+    with pytest.raises(ValueError, match="unknown outcome"):
+        db.log_question("c3", "Câu hỏi?", None, _reply("maybe"), 5.0)
+
+
+def test_an_older_log_gets_the_outcome_its_turns_had(tmp_path: Path) -> None:
+    path = tmp_path / FILE_NAME
+    with sqlite3.connect(path) as conn:  # a log written by the hoidap of schema 1, before outcomes
+        conn.executescript(MIGRATIONS[0])
+        for turn, refused in ((1, 0), (2, 1)):
+            conn.execute(
+                "INSERT INTO questions (at, question, refused, answer, citations, docs, latency_ms, conversation, "
+                "turn) VALUES ('2026-11-21T10:00:00+0700', ?, ?, 'Trả lời', '[]', '[]', 3.0, 'c1', ?)",
+                (f"Câu {turn}?", refused, turn),
+            )
+        conn.execute("PRAGMA user_version = 1")
+    db = Database(path)
+    assert db.version() == SCHEMA_VERSION and db.integrity() == "ok"
+    assert [t["outcome"] for t in db.conversation("c1")] == ["answer", "none"]
+    _total, rows = db.questions(QuestionFilter())
+    assert [(r["question"], r["outcome"], r["refused"]) for r in rows] == [("Câu 2?", "none", True),
+                                                                          ("Câu 1?", "answer", False)]
+    assert db.log_question("c1", "Câu 3?", None, _reply("closest"), 4.0) == 3  # and the log goes on
+    with sqlite3.connect(path) as conn, pytest.raises(sqlite3.IntegrityError):
+        conn.execute("UPDATE questions SET outcome = 'maybe' WHERE turn = 3")
 
 
 def _log(questions: list[str]) -> list[dict[str, str]]:

@@ -111,6 +111,48 @@ def static_server() -> Iterator[Callable[[Path], StaticServer]]:
         server.stop()
 
 
+# Questions on the bundled corpus that the documents touch on without answering: each is tried in turn, so a
+# retrained decision file that answers (or refuses) one still leaves the tests a question of outcome "closest".
+CLOSEST_CANDIDATES = (
+    "Mục tiêu năm 2022 của Thành ủy là gì?",
+    "Công tác xây dựng Đảng năm 2021 gặp khó khăn gì?",
+    "Kết quả thu ngân sách quận Đống Đa năm 2019?",
+    "Quận Đống Đa có bao nhiêu phường?",
+    "Thành ủy Hà Nội có bao nhiêu đảng viên?",
+)
+
+
+# Questions the bundled corpus answers outright, tried in turn the same way, for a confident answer to compare with.
+ANSWERED_CANDIDATES = (
+    "Có bao nhiêu tổ chức cơ sở đảng được kiện toàn?",
+    "Ước thu ngân sách trên địa bàn quận Đống Đa năm 2020 là bao nhiêu?",
+    "Thành ủy Hà Nội ban hành Báo cáo số 17-BC/TU vào ngày nào?",
+    "Báo cáo của Thành ủy xác định 4 mục tiêu năm 2021 là gì?",
+)
+
+
+def first_with_outcome(pipeline: Any, candidates: tuple[str, ...], outcome: str) -> str:
+    for question in candidates:
+        if pipeline.ask(question).outcome == outcome:
+            return question
+    raise AssertionError(
+        f"no question of the candidates gets outcome {outcome} with this decision file; add one that does "
+        "(try `hoidap ask QUESTION --json`)"
+    )
+
+
+@pytest.fixture(scope="session")
+def closest_question(pipeline: Any) -> str:
+    """A question the bundled corpus's index answers with outcome "closest" (its closest passages, quoted)."""
+    return first_with_outcome(pipeline, CLOSEST_CANDIDATES, "closest")
+
+
+@pytest.fixture(scope="session")
+def answered_question(pipeline: Any) -> str:
+    """A question the bundled corpus's index answers with outcome "answer" (a confident answer)."""
+    return first_with_outcome(pipeline, ANSWERED_CANDIDATES, "answer")
+
+
 NEEDS_CHROMIUM = "the browser tests need Chromium: apt-get install -y chromium (or run bash .ci/run)"
 
 

@@ -307,18 +307,25 @@ def test_jobs_run_one_at_a_time_in_order(client: TestClient) -> None:
 # ---------------------------------------------------------------- the question log and feedback
 
 
-def test_the_question_log_filters_exports_and_groups(client: TestClient, settings: Settings) -> None:
+def test_the_question_log_filters_exports_and_groups(
+    client: TestClient, settings: Settings, closest_question: str
+) -> None:
     asked = [
         ask(client, "Báo cáo của Thành ủy xác định 4 mục tiêu năm 2021 là gì?"),
         ask(client, "Giá vé tàu điện Cát Linh – Hà Đông năm 2030 là bao nhiêu?"),
         ask(client, "Giá vé tàu điện Cát Linh - Hà Đông năm 2030 bao nhiêu tiền?"),
         ask(client, "=HYPERLINK(\"http://x\") lịch thi đấu bóng đá World Cup?"),
     ]
-    assert not asked[0]["refused"] and all(a["refused"] for a in asked[1:])
+    assert not asked[0]["refused"] and asked[1]["refused"] and asked[2]["refused"]
+    closest = ask(client, closest_question)
+    assert closest["outcome"] == "closest"
     log = client.get("/api/questions?limit=50", headers=AUTH).json()
     rows = {r["question"]: r for r in log["questions"]}
     first = rows[asked[0]["question"]]
     assert first["docs"] == ["000_cf24b04885448ff3.txt"] and first["refused"] is False
+    assert rows[closest_question]["outcome"] == "closest" and rows[closest_question]["refused"] is False
+    assert rows[closest_question]["docs"] == list(dict.fromkeys(c["doc"] for c in closest["citations"]))
+    assert [rows[a["question"]]["outcome"] for a in asked] == [a["outcome"] for a in asked]
     assert first["latency_ms"] > 0 and first["turn"] == 1 and first["conversation"] == asked[0]["conversation"]
     assert "client" not in first  # no IP address or user agent unless HOIDAP_LOG_CLIENTS=true
 
@@ -327,19 +334,43 @@ def test_the_question_log_filters_exports_and_groups(client: TestClient, setting
     today = first["at"][:10]
     assert client.get(f"/api/questions?since={today}&until={today}", headers=AUTH).json()["total"] >= 4
     assert client.get("/api/questions?until=2000-01-01", headers=AUTH).json()["total"] == 0
-    for bad in ("refused=maybe", "rating=5", "since=21/11/2026", "limit=0"):
+    for bad in ("refused=maybe", "rating=5", "since=21/11/2026", "limit=0", "outcome=maybe", "outcome=refused"):
         assert client.get(f"/api/questions?{bad}", headers=AUTH).status_code == 400, bad
+    said = client.get("/api/questions?outcome=maybe", headers=AUTH).json()["error"]
+    assert said == "outcome must be one of answer, closest, none"
+    by_outcome = {
+        o: client.get(f"/api/questions?outcome={o}", headers=AUTH).json() for o in ("answer", "closest", "none")
+    }
+    for outcome, found in by_outcome.items():
+        assert found["total"] >= 1 and {r["outcome"] for r in found["questions"]} == {outcome}, outcome
+    assert closest_question in {r["question"] for r in by_outcome["closest"]["questions"]}
+    assert client.get("/api/questions?outcome=none&q=cat linh", headers=AUTH).json()["total"] == 2
 
     exported = client.get("/api/questions?format=csv&refused=true", headers=AUTH)
     assert exported.headers["content-type"].startswith("text/csv")
     assert exported.content.startswith("\ufeff".encode())
     table = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff"))))
-    assert {r["question"] for r in table} >= {a["question"] for a in asked[2:]} - {asked[3]["question"]}
-    assert "'=HYPERLINK(\"http://x\") lịch thi đấu bóng đá World Cup?" in {r["question"] for r in table}
+    assert {r["question"] for r in table} >= {asked[1]["question"], asked[2]["question"]}
+    assert {r["outcome"] for r in table} == {"none"}
+    everything = client.get("/api/questions?format=csv", headers=AUTH).text.lstrip("\ufeff")
+    assert everything.splitlines()[0].startswith("id,at,question,understood_as,refused,outcome,docs,")
+    outcomes = {r["question"]: r["outcome"] for r in csv.DictReader(io.StringIO(everything))}
+    assert outcomes[closest_question] == "closest" and outcomes[asked[0]["question"]] == asked[0]["outcome"]
+    assert "'=HYPERLINK(\"http://x\") lịch thi đấu bóng đá World Cup?" in outcomes  # not run as a formula
 
-    groups = client.get("/api/questions/unanswered", headers=AUTH).json()["groups"]
+    # "Chưa trả lời được": closest and none, grouped and counted apart, each group saying which it is.
+    unanswered = client.get("/api/questions/unanswered", headers=AUTH).json()
+    groups = unanswered["groups"]
+    assert unanswered["counts"] == {"closest": by_outcome["closest"]["total"], "none": by_outcome["none"]["total"]}
+    assert sum(g["count"] for g in groups) == sum(unanswered["counts"].values())
     assert groups[0]["count"] == 2 and set(groups[0]["questions"]) == {asked[1]["question"], asked[2]["question"]}
     assert groups[0]["question"] == asked[2]["question"]  # the newest wording names the group
+    assert groups[0]["outcome"] == "none"
+    assert next(g for g in groups if closest_question in g["questions"])["outcome"] == "closest"
+    only = client.get("/api/questions/unanswered?outcome=closest", headers=AUTH).json()
+    assert {g["outcome"] for g in only["groups"]} == {"closest"} and only["counts"]["none"] == 0
+    wrong = client.get("/api/questions/unanswered?outcome=answer", headers=AUTH)
+    assert wrong.status_code == 400 and "closest or none" in wrong.json()["error"]
 
 
 def test_feedback_is_stored_against_a_logged_answer(client: TestClient) -> None:

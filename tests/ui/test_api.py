@@ -50,10 +50,11 @@ def test_ask_returns_the_answer_object(client: TestClient, pipeline: Any) -> Non
     assert r.headers["content-type"].startswith("application/json")
     data = r.json()
     assert set(data) == {
-        "question", "answer", "refused", "citations", "passages", "model", "timings_ms", "conversation", "understood_as"
+        "question", "answer", "refused", "outcome", "citations", "passages", "model", "timings_ms", "conversation",
+        "understood_as",
     }
     assert data["question"] == QUESTION
-    assert data["refused"] is False
+    assert data["refused"] is False and data["outcome"] == "answer"
     assert len(data["passages"]) == 3
     for marker in ("Thứ nhất", "Thứ hai", "Thứ ba", "Thứ tư"):
         assert marker in data["answer"]
@@ -63,6 +64,27 @@ def test_ask_returns_the_answer_object(client: TestClient, pipeline: Any) -> Non
         assert f"[{c['n']}]" in data["answer"]
     for p in data["passages"]:
         assert pipeline.index.documents[p["doc"]].text[p["start"] : p["end"]] == p["text"]
+
+
+def test_each_outcome_comes_back_with_its_conversation(
+    client: TestClient, closest_question: str, answered_question: str
+) -> None:
+    from rag.answer import CLOSEST, REFUSAL
+
+    first = client.post("/api/ask", json={"question": closest_question}).json()
+    assert first["outcome"] == "closest" and first["refused"] is False
+    assert first["answer"].startswith(CLOSEST + "\n\n> ") and first["citations"]
+    for c in first["citations"]:
+        assert f"[{c['n']}]" in first["answer"]
+    asked = [("Giá vé tàu điện Cát Linh – Hà Đông năm 2030 là bao nhiêu?", "none"), (answered_question, "answer")]
+    replies = [
+        client.post("/api/ask", json={"question": q, "conversation": first["conversation"]}).json() for q, _ in asked
+    ]
+    assert [r["outcome"] for r in replies] == [o for _, o in asked]
+    assert replies[0]["refused"] is True and replies[0]["answer"] == REFUSAL and replies[0]["citations"] == []
+    turns = client.get(f"/api/conversations/{first['conversation']}").json()["turns"]
+    assert [(t["outcome"], t["refused"]) for t in turns] == [("closest", False), ("none", True), ("answer", False)]
+    assert turns[0]["answer"] == first["answer"] and turns[0]["citations"] == first["citations"]
 
 
 @pytest.mark.parametrize(

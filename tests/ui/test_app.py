@@ -251,3 +251,64 @@ def test_a_new_conversation_starts_afresh_after_the_old_one(pipeline: Pipeline, 
     new = list(chat.respond("Còn mục tiêu thứ ba là gì?", [], cleared[2], cleared[5], cleared[7]))[-1]
     assert new[5] not in (old, NO_CONVERSATION)
     assert "Hiểu câu hỏi là" not in new[1][-1]["content"]  # nothing to follow in a new conversation
+
+
+def test_a_closest_answer_is_labelled_quotes_its_passages_and_is_restored_so(
+    pipeline: Pipeline, closest_question: str, answered_question: str, tmp_path: Path
+) -> None:
+    from rag.database import Database
+    from ui.app import CLOSEST_LABEL
+
+    db = Database.in_folder(tmp_path)
+    chat = Chat(pipeline, db)
+    last = list(chat.respond(closest_question, [], "", ""))[-1]
+    _box, history, _topic, sources, copied, conversation, _copy, _turns = last
+    reply = db.conversation(conversation)[0]
+    assert reply["outcome"] == "closest" and reply["citations"]
+    lines = history[-1]["content"].split("\n")
+    assert lines[0] == f'<span class="hd-closest">{CLOSEST_LABEL}</span>'
+    quotes = [line for line in lines if line.startswith("> ")]
+    assert len(quotes) == len(reply["citations"])
+    for quote, c in zip(quotes, reply["citations"]):
+        assert quote.endswith(f"[\\[{c['n']}\\]](#nguon-1-{c['n']})")  # the marker opens its source card
+        assert f'id="nguon-1-{c["n"]}"' in sources
+    assert sources.count('class="hd-source"') == len(reply["citations"])
+    assert copied.startswith("Tài liệu không nêu trực tiếp") and "Nguồn:" in copied
+
+    restored = Chat(pipeline, db).restore(conversation)
+    assert restored[1] == history and restored[3] == sources  # after a reload it looks the same
+
+    confident = list(chat.respond(answered_question, history, "", conversation))[-1][1][-1]["content"]
+    assert CLOSEST_LABEL not in confident and "\n> " not in confident
+
+
+def test_message_markdown_quotes_only_a_closest_answer_and_escapes_its_quotes() -> None:
+    from rag.answer import CLOSEST, REFUSAL
+    from ui.app import CLOSEST_LABEL, message_markdown
+
+    cited = [{"n": 1, "doc": "a.txt", "title": "A", "date": None, "start": 0, "end": 9, "quote": "x",
+              "page": None, "section": None}]
+    closest = message_markdown(
+        {"answer": f"{CLOSEST}\n\n> Câu có <script>alert(1)</script> [1]", "outcome": "closest", "refused": False,
+         "citations": cited},
+        3,
+    )
+    assert f'<span class="hd-closest">{CLOSEST_LABEL}</span>' in closest
+    assert "> Câu có &lt;script&gt;alert\\(1\\)&lt;/script&gt; [\\[1\\]](#nguon-3-1)" in closest
+    assert "<script" not in closest
+    # In a confident answer a sentence that starts with ">" is text, not a quote; a refusal is its sentence alone.
+    answer = message_markdown({"answer": "> 5 tỷ đồng [1]", "outcome": "answer", "refused": False,
+                               "citations": cited}, 3)
+    assert answer.startswith("&gt; 5 tỷ đồng") and "\n> " not in answer and CLOSEST_LABEL not in answer
+    assert message_markdown({"answer": REFUSAL, "refused": True, "citations": []}) == escape_markdown(REFUSAL)
+
+
+def test_the_closest_label_keeps_its_contrast_in_light_and_dark() -> None:
+    from ui.app import CLOSEST_DARK, CLOSEST_EDGE, CLOSEST_LIGHT, DARK_BACKGROUND, LIGHT_BACKGROUND, contrast, page_css
+
+    for text, background in (CLOSEST_LIGHT, CLOSEST_DARK):
+        assert contrast(text, background) >= 4.5
+    # The amber edge tells the message apart (WCAG 1.4.11: 3:1 for a part of the interface), on either page.
+    assert contrast(CLOSEST_EDGE[0], LIGHT_BACKGROUND) >= 3 and contrast(CLOSEST_EDGE[1], DARK_BACKGROUND) >= 3
+    css = page_css(Settings())
+    assert f"--hd-closest-text: {CLOSEST_LIGHT[0]}" in css and f"--hd-closest-text: {CLOSEST_DARK[0]}" in css

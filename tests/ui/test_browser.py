@@ -250,7 +250,8 @@ def test_markup_in_documents_shows_as_text(
 
     page.goto(server.url + "/")
     page.locator("#hd-question textarea").wait_for(timeout=TIMEOUT_MS)
-    ask_in_chat(page, INJECTION_QUESTION + " " + SCRIPT_TEXT)
+    # The question alone: markup added to it would change what is found (it is in the question bubble, as text).
+    ask_in_chat(page, INJECTION_QUESTION)
     chat_text = page.locator(BOT).last.inner_text()
     sources_text = page.locator("#hd-sources").inner_text()
     for text in (chat_text, sources_text):
@@ -414,3 +415,85 @@ def test_the_widget_reads_a_follow_up_in_its_conversation_and_keeps_it_over_a_re
     assert page.locator(".msg").count() == 0
     ask("Còn mục tiêu thứ ba là gì?", 1)  # a new conversation: nothing to lean on
     assert page.locator(".msg.bot .understood").count() == 0
+
+
+# WCAG contrast of an element's text on the first opaque background behind it.
+TAG_CONTRAST_JS = """
+(element) => {
+  const parse = (c) => { const m = c.match(/[\\d.]+/g).map(Number); return m.length === 3 ? [...m, 1] : m; };
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  let node = element, background = null;
+  while (node && node.nodeType === 1) {
+    const c = parse(getComputedStyle(node).backgroundColor);
+    if (c[3] > 0.5) { background = c; break; }
+    node = node.parentElement;
+  }
+  background = background || [255, 255, 255, 1];
+  const [a, b] = [lum(parse(getComputedStyle(element).color)), lum(background)].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}
+"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_admin_page_tells_only_related_passages_from_nothing_found(
+    browser: Any, live_server: Callable[..., Any], tmp_path: Path, scheme: str
+) -> None:
+    from rag.database import Database
+
+    data = tmp_path / "data"
+    db = Database.in_folder(data)
+    cited = [{"doc": "000_cf24b04885448ff3.txt", "n": 1}]
+    for i, (question, outcome) in enumerate([
+        ("Báo cáo xác định 4 mục tiêu năm 2021 là gì?", "answer"),
+        ("Mục tiêu năm 2022 của Thành ủy là gì?", "closest"),
+        ("Thành ủy đặt mục tiêu gì cho năm 2022?", "closest"),
+        ("Giá vé tàu điện Cát Linh – Hà Đông là bao nhiêu?", "none"),
+        ("Lịch tiêm vắc xin cho trẻ em tháng 12?", "none"),
+    ]):
+        reply = {"refused": outcome == "none", "outcome": outcome, "answer": "…",
+                 "citations": [] if outcome == "none" else cited}
+        db.log_question(f"c{i}", question, None, reply, 5.0)
+    server = live_server(None, Settings(data_dir=data, admin_token=ADMIN_TOKEN))
+    admin = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=scheme).new_page()
+    admin.goto(server.url + "/quan-tri#cau-hoi")
+    admin.locator("#token").fill(ADMIN_TOKEN)
+    admin.locator("#login-submit").click()
+    rows = admin.locator("#questions-table tbody tr")
+    rows.nth(4).wait_for(timeout=TIMEOUT_MS)
+    tags = {o: admin.locator(f"#questions-table .tag[data-outcome={o}]") for o in ("answer", "closest", "none")}
+    assert [tags[o].count() for o in tags] == [1, 2, 2]
+    assert tags["answer"].first.inner_text() == "Đã trả lời"
+    assert tags["closest"].first.inner_text() == "Chỉ có đoạn liên quan"
+    assert tags["none"].first.inner_text() == "Không có trong tài liệu"
+    measured = {o: round(tags[o].first.evaluate(TAG_CONTRAST_JS), 2) for o in tags}
+    admin.locator("#q-outcome").select_option("closest")
+    admin.locator("#q-filter button[type=submit]").click()
+    admin.wait_for_function("() => document.querySelectorAll('#questions-table tbody tr').length === 2",
+                            timeout=TIMEOUT_MS)
+    assert tags["closest"].count() == 2 and tags["none"].count() == 0
+    assert "Tổng: 2 câu hỏi" in admin.locator("#q-total").inner_text()
+
+    admin.locator("#tab-unanswered").click()
+    groups = admin.locator("#unanswered li.group")
+    groups.nth(2).wait_for(timeout=TIMEOUT_MS)
+    assert admin.locator("#u-counts").inner_text() == "Chỉ có đoạn liên quan: 2 · Không có trong tài liệu: 2"
+    related = admin.locator("#unanswered li.group[data-outcome=closest]")
+    assert groups.count() == 3 and related.count() == 1  # the two wordings of 2022's goals are one group
+    assert related.locator(".badge").inner_text() == "2"
+    assert related.locator(".tag").inner_text() == "Chỉ có đoạn liên quan"
+    nothing = admin.locator("#unanswered li.group[data-outcome=none]")
+    assert nothing.count() == 2 and nothing.locator(".tag").all_inner_texts() == ["Không có trong tài liệu"] * 2
+    measured["group"] = round(related.locator(".tag").evaluate(TAG_CONTRAST_JS), 2)
+    measured["counts"] = round(admin.locator("#u-counts .count").first.evaluate(TAG_CONTRAST_JS), 2)
+    admin.locator("#u-outcome").select_option("none")
+    admin.locator("#u-filter button[type=submit]").click()
+    admin.wait_for_function("() => !document.querySelector('#unanswered li.group[data-outcome=closest]')",
+                            timeout=TIMEOUT_MS)
+    assert groups.count() == 2
+    admin.screenshot(path=str(tmp_path / f"admin-outcomes-{scheme}.png"), full_page=True)
+    print(scheme, measured)
+    assert all(ratio >= 4.5 for ratio in measured.values()), measured

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, ROOT, assert_one_line_error, run_cli
 
+from ui.cli import CLOSEST_HEADING
+
 
 def test_help_is_instant_and_imports_nothing_heavy() -> None:
     code = (
@@ -23,17 +25,89 @@ def test_help_is_instant_and_imports_nothing_heavy() -> None:
     assert run_cli("ask", "--help").returncode == 0
 
 
+NOT_IN_THE_DOCUMENTS = "Giá vé tàu điện Cát Linh – Hà Đông năm 2030 là bao nhiêu?"
+
+
 def test_ask_json_prints_the_answer_object(index_dir: Path) -> None:
     result = run_cli("ask", "--json", "--index", str(index_dir), "4 mục tiêu năm 2021 là gì?")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert not data["refused"] and len(data["citations"]) == 5
+    assert not data["refused"] and data["outcome"] == "answer" and len(data["citations"]) == 5
 
 
-def test_ask_readable_output_lists_sources(index_dir: Path) -> None:
-    result = run_cli("ask", "--index", str(index_dir), "Thời tiết Hà Nội hôm nay thế nào?")
-    assert result.returncode == 0
-    assert "không chứa thông tin" in result.stdout
+def test_ask_readable_output_lists_sources(index_dir: Path, answered_question: str) -> None:
+    result = run_cli("ask", "--json", "--index", str(index_dir), answered_question)
+    cited = json.loads(result.stdout)["citations"]
+    result = run_cli("ask", "--index", str(index_dir), answered_question)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "Nguồn:" in lines and CLOSEST_HEADING not in result.stdout
+    for c in cited:
+        assert any(line.startswith(f"[{c['n']}] ") and c["doc"] in line for line in lines)
+        assert f"    “{c['quote']}”" in lines
+
+
+def test_a_refusal_is_its_sentence_alone(index_dir: Path) -> None:
+    from rag.answer import REFUSAL
+
+    result = run_cli("ask", "--index", str(index_dir), NOT_IN_THE_DOCUMENTS)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == REFUSAL
+
+
+def test_a_closest_answer_says_so_and_quotes_each_passage_with_its_source(
+    index_dir: Path, closest_question: str
+) -> None:
+    result = run_cli("ask", "--json", "--index", str(index_dir), closest_question)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["outcome"] == "closest" and data["refused"] is False and data["citations"]
+    assert "explain" not in data  # only with --explain
+
+    result = run_cli("ask", "--explain", "--index", str(index_dir), closest_question)
+    assert result.returncode == 0, result.stderr
+    shown, _, why = result.stdout.partition("\n\nWhy: ")
+    lines = shown.splitlines()
+    assert lines[0] == CLOSEST_HEADING
+    quotes = [line for line in lines if line.startswith("[")]
+    sources = [line for line in lines if line.startswith("    Nguồn: ")]
+    assert len(quotes) == len(sources) == len(data["citations"])
+    for quote, source, c in zip(quotes, sources, data["citations"]):
+        assert quote.startswith(f"[{c['n']}] “") and quote.endswith("”")
+        assert f"{c['doc']}" in source and f"[{c['start']}:{c['end']}]" in source
+    # --explain: the outcome, both probabilities against their thresholds, what moved them, the file that decided.
+    assert why.startswith("closest: P(answer)")
+    assert "\nOutcome: closest\n" in why and "Decision file: " in why
+    assert "  P(answer) " in why and "  P(about)  " in why and why.count("moved most by: ") >= 3
+    assert "  chosen    score " in why
+
+
+def test_format_answer_tells_the_three_outcomes_apart() -> None:
+    from rag.answer import CLOSEST, REFUSAL
+    from ui.cli import format_answer
+
+    cited = [
+        {"n": 1, "doc": "a.txt", "title": "Báo cáo A", "date": "2021-01-15", "start": 10, "end": 30,
+         "quote": "Câu thứ nhất.", "page": None, "section": None},
+        {"n": 2, "doc": "b.pdf", "title": "Quy chế B", "date": None, "start": 5, "end": 40,
+         "quote": "Câu thứ hai.", "page": 3, "section": "Chương II"},
+    ]
+    answer = format_answer({"answer": "Câu thứ nhất. [1] Câu thứ hai. [2]", "outcome": "answer", "citations": cited})
+    assert answer.splitlines()[:3] == ["Câu thứ nhất. [1] Câu thứ hai. [2]", "", "Nguồn:"]
+    closest = format_answer({
+        "answer": f"{CLOSEST}\n\n> Câu thứ nhất. [1]\n\n> … câu thứ hai … [2]", "outcome": "closest",
+        "citations": cited,
+    })
+    assert closest.splitlines() == [
+        CLOSEST_HEADING,
+        "",
+        "[1] “Câu thứ nhất.”",
+        "    Nguồn: Báo cáo A, 2021-01-15 — a.txt [10:30]",
+        "",
+        "[2] “… câu thứ hai …”",
+        "    Nguồn: Quy chế B — b.pdf (tr. 3 · Chương II) [5:40]",
+    ]
+    assert format_answer({"answer": REFUSAL, "outcome": "none", "refused": True, "citations": []}) == REFUSAL
 
 
 @pytest.mark.parametrize("question", ["", "   ", "câu hỏi " * 300])

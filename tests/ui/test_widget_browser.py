@@ -488,6 +488,7 @@ CONTRAST = """() => {
         answer: pick('.msg.bot .answer li, .msg.bot .answer p'),
         quote: pick('.source:not(.highlight) .quote'),
         highlight: pick('.source.highlight .quote, .source.highlight .n, .source.highlight .source-title'),
+        closest: pick('.msg.bot.closest .closest-label, .msg.bot.closest blockquote.said'),
         page: luminance(background(document.body)),
     };
 }"""
@@ -525,4 +526,50 @@ def test_every_text_keeps_aa_contrast(
     low = [m for m in empty["all"] + measured["all"] if m[1] < AA]
     assert not low, (scheme, low)
     assert len(measured["all"]) > 20
+    context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_closest_answer_is_marked_keeps_aa_contrast_and_comes_back_so(
+    browser: Any,
+    live_server: Callable[..., Any],
+    pipeline: Pipeline,
+    index_dir: Path,
+    tmp_path: Path,
+    closest_question: str,
+    answered_question: str,
+    scheme: str,
+) -> None:
+    server = live_server(pipeline, Settings(corpus_dir=CORPUS, index_dir=index_dir))
+    context, page = open_widget(browser, server.url, color_scheme=scheme, viewport={"width": 400, "height": 800})
+    ask(page, answered_question, 1)
+    ask(page, closest_question, 2)
+    confident, closest = page.locator(".msg.bot").nth(0), page.locator(".msg.bot").nth(1)
+    assert "closest" in (closest.get_attribute("class") or "") and closest.get_attribute("data-outcome") == "closest"
+    assert "closest" not in (confident.get_attribute("class") or "")
+    assert closest.locator(".closest-label").inner_text() == "Chưa có câu trả lời chắc chắn"
+    assert confident.locator(".closest-label, blockquote.said").count() == 0
+    edge = "e => getComputedStyle(e).borderLeftWidth + ' ' + getComputedStyle(e).borderLeftColor"
+    assert closest.evaluate(edge) != confident.evaluate(edge)
+    quotes = closest.locator(".answer blockquote.said")
+    assert quotes.count() == closest.locator(".source").count() >= 1  # each passage quoted, each with its source
+
+    cite = quotes.last.locator("a.cite")
+    target = (cite.get_attribute("href") or "#")[1:]
+    assert target.startswith("hd-src-2-")
+    cite.click()  # a quote's [n] scrolls to its source and highlights it, as in an answer
+    page.wait_for_function(IN_VIEW, arg=target, timeout=TIMEOUT_MS)
+    assert "highlight" in (page.locator(f"#{target}").get_attribute("class") or "")
+    measured = page.evaluate(CONTRAST)
+    shot(page, tmp_path, f"widget-closest-{scheme}.png")
+    assert len(measured["closest"]) == 1 + quotes.count()
+    low = [m for m in measured["closest"] + measured["all"] if m[1] < AA]
+    assert not low, (scheme, low)
+
+    shown = closest.inner_text()
+    page.reload()  # the conversation comes back from the server, outcome and all
+    page.locator(".msg.bot .answer").nth(1).wait_for(timeout=TIMEOUT_MS)
+    restored = page.locator(".msg.bot").nth(1)
+    assert "closest" in (restored.get_attribute("class") or "") and restored.inner_text() == shown
+    assert page.locator(".msg.bot.closest").count() == 1
     context.close()

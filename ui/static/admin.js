@@ -12,6 +12,12 @@
   var number = new Intl.NumberFormat("vi-VN", { maximumFractionDigits: 1 });
   var STATES = { queued: "Đang chờ", running: "Đang xử lý", done: "Xong", failed: "Lỗi", uploading: "Đang tải lên" };
   var KINDS = { upload: "Tải lên", "delete": "Xoá", reindex: "Lập chỉ mục lại" };
+  // What each outcome of a turn is called, and the class of its tag.
+  var OUTCOMES = {
+    answer: { label: "Đã trả lời", tag: "answered" },
+    closest: { label: "Chỉ có đoạn liên quan", tag: "closest" },
+    none: { label: "Không có trong tài liệu", tag: "refused" }
+  };
 
   function $(id) { return document.getElementById(id); }
 
@@ -50,6 +56,15 @@
     if ((bytes || 0) < 1024) return number.format(bytes || 0) + " B";
     var kb = bytes / 1024;
     return kb < 1024 ? number.format(kb) + " KB" : number.format(kb / 1024) + " MB";
+  }
+
+  // A turn logged before outcomes were told apart was answered or refused.
+  function outcomeOf(q) { return OUTCOMES[q.outcome] ? q.outcome : q.refused ? "none" : "answer"; }
+
+  function outcomeTag(outcome) {
+    var tag = el("span", "tag " + OUTCOMES[outcome].tag, OUTCOMES[outcome].label);
+    tag.setAttribute("data-outcome", outcome);
+    return tag;
   }
 
   function fold(text) {
@@ -126,6 +141,7 @@
     $("doc-table").tBodies[0].textContent = "";
     $("questions-table").tBodies[0].textContent = "";
     $("unanswered").textContent = "";
+    $("u-counts").textContent = "";
     showLogin(message);
   }
 
@@ -375,7 +391,7 @@
 
   function questionQuery() {
     var params = new URLSearchParams();
-    [["refused", "q-refused"], ["rating", "q-rating"], ["since", "q-since"], ["until", "q-until"], ["q", "q-text"]]
+    [["outcome", "q-outcome"], ["rating", "q-rating"], ["since", "q-since"], ["until", "q-until"], ["q", "q-text"]]
       .forEach(function (pair) {
         var value = $(pair[1]).value.trim();
         if (value) params.set(pair[0], value);
@@ -408,7 +424,7 @@
       question.appendChild(el("div", null, q.question));
       if (q.understood_as) question.appendChild(el("div", "small", "Hiểu là: " + q.understood_as));
       var result = tr.appendChild(el("td"));
-      result.appendChild(el("span", q.refused ? "tag refused" : "tag answered", q.refused ? "Từ chối" : "Đã trả lời"));
+      result.appendChild(outcomeTag(outcomeOf(q)));
       tr.appendChild(el("td", "docs", (q.docs || []).join(", ")));
       tr.appendChild(el("td", "num", q.latency_ms === null || q.latency_ms === undefined ? "" : number.format(Math.round(q.latency_ms))));
       var rating = tr.appendChild(el("td", "rating", q.rating === 1 ? "👍" : q.rating === -1 ? "👎" : ""));
@@ -446,22 +462,38 @@
     var params = new URLSearchParams();
     if ($("u-since").value) params.set("since", $("u-since").value);
     if ($("u-until").value) params.set("until", $("u-until").value);
+    if ($("u-outcome").value) params.set("outcome", $("u-outcome").value);
     show($("u-status"), "");
     api("GET", "/api/questions/unanswered?" + params.toString()).then(function (res) {
       if (!res.ok) { show($("u-status"), "Không tải được danh sách: " + errorText(res)); return; }
-      renderUnanswered(res.data.groups || []);
+      renderUnanswered(res.data.groups || [], res.data.counts || {});
     }).catch(function () { show($("u-status"), "Không kết nối được máy chủ."); });
   }
 
-  function renderUnanswered(groups) {
+  // How many questions of each kind: "Chỉ có đoạn liên quan: 3 · Không có trong tài liệu: 5".
+  function renderCounts(counts) {
+    var line = $("u-counts");
+    line.textContent = "";
+    ["closest", "none"].forEach(function (outcome, i) {
+      if (i) line.appendChild(document.createTextNode(" · "));
+      var part = line.appendChild(el("span", "count", OUTCOMES[outcome].label + ": " + number.format(counts[outcome] || 0)));
+      part.setAttribute("data-outcome", outcome);
+    });
+  }
+
+  function renderUnanswered(groups, counts) {
     var list = $("unanswered");
     list.textContent = "";
+    renderCounts(counts);
     groups.slice().sort(function (a, b) { return (b.count || 0) - (a.count || 0); }).forEach(function (g) {
+      var outcome = OUTCOMES[g.outcome] ? g.outcome : "none";
       var item = el("li", "group");
+      item.setAttribute("data-outcome", outcome);
       var badge = item.appendChild(el("span", "badge", number.format(g.count || 0)));
       badge.title = "Số lần hỏi";
       badge.setAttribute("aria-label", (g.count || 0) + " lần");
       var body = item.appendChild(el("div", "group-body"));
+      body.appendChild(outcomeTag(outcome));
       body.appendChild(el("div", "group-question", g.question));
       var others = (g.questions || []).filter(function (w) { return w !== g.question; });
       if (others.length) {

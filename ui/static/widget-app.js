@@ -22,6 +22,8 @@
   var answerSeq = 0; // answers shown in the log: source ids are hd-src-<answer>-<n>
 
   var NETWORK_ERROR = "Không kết nối được máy chủ hỏi đáp; thử lại sau.";
+  // Above an answer of outcome "closest": the documents only come near the question, and the reader sees so.
+  var CLOSEST_LABEL = "Chưa có câu trả lời chắc chắn";
   var COLOR = /^#[0-9a-fA-F]{6}$/;
 
   // ------------------------------------------------------------------ brand colour and title
@@ -180,13 +182,18 @@
 
   // ------------------------------------------------------------------ an answer
 
-  // The engine's answer: paragraphs and "- " bullet lines, its [n] markers links to the sources.
-  function renderAnswer(text, cited, seq) {
+  // The engine's answer: paragraphs and "- " bullet lines (with `quotes`, "> " lines: the passages of a
+  // "closest" answer, shown as quotes), its [n] markers links to the sources.
+  function renderAnswer(text, cited, seq, quotes) {
     var box = el("div", "answer");
     var list = null;
     text.split("\n").forEach(function (line) {
       var node;
-      if (/^\s*- /.test(line)) {
+      if (quotes && /^> /.test(line)) {
+        list = null;
+        node = box.appendChild(el("blockquote", "said"));
+        line = line.slice(2);
+      } else if (/^\s*- /.test(line)) {
         if (!list) list = box.appendChild(el("ul"));
         node = list.appendChild(el("li"));
         line = line.replace(/^\s*- /, "");
@@ -419,20 +426,29 @@
     actions.appendChild(down);
   }
 
+  // A turn stored before outcomes were told apart was answered or refused.
+  function outcomeOf(data) {
+    return data.outcome || (data.refused ? "none" : "answer");
+  }
+
   // `turn`: the answer's number in its conversation (1 = first), for feedback; null when it has none.
   function showAnswer(bubble, data, conversationId, turn) {
     var seq = ++answerSeq;
+    var closest = outcomeOf(data) === "closest";
     var citations = data.citations || [];
     var cited = {};
     citations.forEach(function (c) { cited[c.n] = true; });
     bubble.textContent = "";
     bubble.classList.remove("searching");
     bubble.setAttribute("data-turn", turn || "");
+    bubble.setAttribute("data-outcome", outcomeOf(data));
+    bubble.classList.toggle("closest", closest);
     if (data.understood_as) {
       // A follow-up was searched as a standalone question: say which, so nobody is answered unawares.
       bubble.appendChild(el("p", "understood", "Hiểu câu hỏi là: " + data.understood_as));
     }
-    bubble.appendChild(renderAnswer(data.answer || "", cited, seq));
+    if (closest) bubble.appendChild(el("p", "closest-label", CLOSEST_LABEL));
+    bubble.appendChild(renderAnswer(data.answer || "", cited, seq, closest));
     if (citations.length) bubble.appendChild(renderSources(citations, seq));
     var actions = bubble.appendChild(el("div", "actions"));
     if (conversationId && turn) addFeedback(actions, bubble, conversationId, turn);
