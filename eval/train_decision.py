@@ -38,7 +38,7 @@ import numpy as np
 
 from eval.qa import QAItem, load_qa
 from eval.suite import DATA, SETS, load_suite, open_pipeline
-from rag.answer import FEATURES, QUESTION_FEATURES, Answerer, Candidate, question_features
+from rag.answer import FEATURES, QUESTION_FEATURES, Answerer, Candidate, question_features, ranked
 from rag.decision import DECISIONS, DEFAULT_FILE, FORMAT, Decision, Logistic, model_key
 from rag.pipeline import ANSWER_DEPTH
 from rag.settings import Settings
@@ -124,8 +124,8 @@ def standardised(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.where(scale > 1e-9, scale, 1.0)
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, names: tuple[str, ...], calibrate: bool) -> tuple[Logistic, np.ndarray]:
-    """A logistic model (and, with `calibrate`, Platt on out-of-fold scores) and its out-of-fold probabilities."""
+def fit_logistic(x: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> tuple[Logistic, np.ndarray]:
+    """A logistic model with Platt on out-of-fold scores, and its out-of-fold probabilities."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -133,28 +133,21 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, names: tuple[str, ...], calibrate
     mean, scale = standardised(x)
     z = (x - mean) / scale
     folds = StratifiedKFold(n_splits=5)
-    if calibrate:
-        model = CalibratedClassifierCV(
-            LogisticRegression(C=C, max_iter=2000), method="sigmoid", cv=folds, ensemble=False
-        )
-        model.fit(z, y)
-        pair = model.calibrated_classifiers_[0]
-        base = pair.estimator
-        platt = (float(pair.calibrators[0].a_), float(pair.calibrators[0].b_))
-        oof = cross_val_predict(
-            CalibratedClassifierCV(LogisticRegression(C=C, max_iter=2000), method="sigmoid", cv=5, ensemble=False),
-            z, y, cv=folds, method="predict_proba",
-        )[:, 1]
-    else:
-        base = LogisticRegression(C=C, max_iter=2000).fit(z, y)
-        platt = None
-        oof = cross_val_predict(LogisticRegression(C=C, max_iter=2000), z, y, cv=folds, method="predict_proba")[:, 1]
+
+    def calibrated(cv: Any) -> CalibratedClassifierCV:
+        return CalibratedClassifierCV(LogisticRegression(C=C, max_iter=2000), method="sigmoid", cv=cv, ensemble=False)
+
+    model = calibrated(folds).fit(z, y)
+    pair = model.calibrated_classifiers_[0]
+    base = pair.estimator
+    platt = (float(pair.calibrators[0].a_), float(pair.calibrators[0].b_))
+    oof = cross_val_predict(calibrated(5), z, y, cv=folds, method="predict_proba")[:, 1]
     logistic = Logistic(
         coef={n: round(float(w), 6) for n, w in zip(names, base.coef_[0])},
         intercept=round(float(base.intercept_[0]), 6),
         mean={n: round(float(m), 6) for n, m in zip(names, mean)},
         scale={n: round(float(s), 6) for n, s in zip(names, scale)},
-        platt=(round(platt[0], 6), round(platt[1], 6)) if platt else None,
+        platt=(round(platt[0], 6), round(platt[1], 6)),
     )
     return logistic, oof
 
@@ -190,14 +183,12 @@ def fit_ranker(pool: list[Asked]) -> Logistic:
     )
 
 
-def ranked(asked: Asked, ranker: Logistic) -> tuple[list[Candidate], bool]:
-    """The candidates ordered by the ranker, and whether the best is right."""
-    cands = []
-    for span, rank, row, right in zip(asked.spans, asked.ranks, asked.features, asked.right):
-        f = dict(zip(FEATURES, row.tolist()))
-        cands.append((Candidate(span, rank, f, round(ranker.z(f), 4), round(ranker.probability(f), 4)), bool(right)))
-    cands.sort(key=lambda c: (-c[0].score, c[0].span.doc, c[0].span.start))
-    return [c for c, _ in cands], bool(cands and cands[0][1])
+def ranked_best(asked: Asked, ranker: Logistic) -> tuple[list[Candidate], bool]:
+    """The candidates ordered by the ranker, as the answerer orders them, and whether the best is right."""
+    right = {(s.doc, s.start, s.end) for s, r in zip(asked.spans, asked.right) if r}
+    rows = [(s, rank, dict(zip(FEATURES, f.tolist()))) for s, rank, f in zip(asked.spans, asked.ranks, asked.features)]
+    cands = ranked(ranker, rows)
+    return cands, bool(cands) and (cands[0].span.doc, cands[0].span.start, cands[0].span.end) in right
 
 
 def auc(y: np.ndarray, p: np.ndarray) -> float:
@@ -265,7 +256,7 @@ def train(asked: list[Asked]) -> tuple[dict[str, Any], dict[str, Any]]:
     ranker = fit_ranker(pool)
     rows: list[dict[str, Any]] = []
     for a in asked:
-        cands, top_right = ranked(a, ranker)
+        cands, top_right = ranked_best(a, ranker)
         unseen = float(a.features[0, FEATURES.index("unseen")]) if len(a.features) else 0.0
         f = question_features(unseen, a.missing, cands)
         rows.append({"set": a.set, "answerable": a.item.answerable, "right": top_right and a.item.answerable, "f": f})
@@ -275,8 +266,8 @@ def train(asked: list[Asked]) -> tuple[dict[str, Any], dict[str, Any]]:
     # P(answer) is fitted on the dev sets' own questions only: the many easy off-topic ones would pull its
     # calibration away from the questions it has to tell apart (measured: its threshold 0.76 -> 0.84 with them).
     own = np.array([r["set"] != OFFTOPIC_SET for r in rows])
-    answer_model, p_own = fit_logistic(q[own], labels_right[own], QUESTION_FEATURES, True)
-    about_model, p_about = fit_logistic(q, labels_answerable, QUESTION_FEATURES, True)
+    answer_model, p_own = fit_logistic(q[own], labels_right[own], QUESTION_FEATURES)
+    about_model, p_about = fit_logistic(q, labels_answerable, QUESTION_FEATURES)
     p_answer = np.array([answer_model.probability(r["f"]) for r in rows])
     p_answer[own] = p_own  # out-of-fold where the model was fitted; off-topic questions were never seen
     for r, pa, pb in zip(rows, p_answer, p_about):
@@ -316,7 +307,7 @@ def train(asked: list[Asked]) -> tuple[dict[str, Any], dict[str, Any]]:
     report = {
         "dev_scores": scores,
         "calibration_answer": bins,
-        "ranker_top1_right": round(float(np.mean([ranked(a, ranker)[1] for a in pool])), 4),
+        "ranker_top1_right": round(float(np.mean([ranked_best(a, ranker)[1] for a in pool])), 4),
         "bounds": {
             "wrong_answer_rate": WRONG_MAX, "unanswerable_answered": UNANSWERABLE_MAX, "none_on_answerable": NONE_MAX,
         },

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.decision import Decision, decision_for
+from rag.decision import Decision, Logistic, decision_for
 from rag.documents import page_of, section_path
 from rag.index import Index
 from rag.records import Chunk, Citation, Document, Passage
@@ -400,6 +400,13 @@ def _overlaps(chunk: Chunk, span: Span) -> bool:
     return chunk.doc == span.doc and span.start < chunk.end and span.end > chunk.start
 
 
+def ranked(ranker: Logistic, rows: list[tuple[Span, int, dict[str, float]]]) -> list[Candidate]:
+    """Featurized candidates (span, passage rank, features) scored by `ranker`, best first."""
+    out = [Candidate(span, rank, f, round(ranker.z(f), 4), round(ranker.probability(f), 4)) for span, rank, f in rows]
+    out.sort(key=lambda c: (-c.score, c.span.doc, c.span.start))
+    return out
+
+
 def question_features(unseen: float, missing: float, scored: list[Candidate]) -> dict[str, float]:
     """The features of a question's best candidates that the `answer` and `about` models read
     (`unseen`: the question's share of weight on words no document uses; `missing`: on words no
@@ -667,13 +674,7 @@ class Answerer:
 
     def weigh(self, q: Question, retrieved: Retrieved) -> list[Candidate]:
         """Every candidate sentence scored by the ranker, best first."""
-        ranker = self.decision.ranker
-        out = [
-            Candidate(span, rank, f, round(ranker.z(f), 4), round(ranker.probability(f), 4))
-            for span, rank, f in self.featurize(q, retrieved)
-        ]
-        out.sort(key=lambda c: (-c.score, c.span.doc, c.span.start))
-        return out
+        return ranked(self.decision.ranker, self.featurize(q, retrieved))
 
     def verdict(self, q: Question, scored: list[Candidate]) -> Verdict:
         """The outcome, from the question-level features of the best candidates."""

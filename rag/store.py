@@ -200,9 +200,9 @@ class SentenceStore:
         if a == b:
             return [None] * len(starts)
         found = np.searchsorted(np.asarray(self.table[a:b, 1]), np.asarray(starts, dtype=np.int64))
-        out: list[float | None] = []
-        hits = [a + int(f) for f, s in zip(found, starts) if f < b - a and int(self.table[a + int(f), 1]) == s]
+        n = b - a
+        rows = [a + int(f) if f < n and int(self.table[a + int(f), 1]) == s else None for f, s in zip(found, starts)]
+        hits = [r for r in rows if r is not None]
         sims = iter((np.asarray(self.vectors[hits], dtype=np.float32) @ query).tolist() if hits else [])
-        for f, s in zip(found, starts):
-            out.append(next(sims) if f < b - a and int(self.table[a + int(f), 1]) == s else None)
+        out: list[float | None] = [None if r is None else next(sims) for r in rows]
         return out

@@ -99,3 +99,25 @@ def refused_intranet(
     server = live_server(pipeline, Settings(corpus_dir=CORPUS, index_dir=index_dir, allowed_origins=(allowed.url,)))
     intranet_copy(other_site, server.url)
     return allowed, other, server
+
+
+# WCAG contrast of the text's colour on the first opaque background behind it, in the browser.
+CONTRAST_JS = """
+(element) => {
+  const parse = (c) => { const m = c.match(/[\\d.]+/g).map(Number); return m.length === 3 ? [...m, 1] : m; };
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  let node = element, background = null;
+  while (node && node.nodeType === 1) {
+    const c = parse(getComputedStyle(node).backgroundColor);
+    if (c[3] > 0.5) { background = c; break; }
+    node = node.parentElement;
+  }
+  background = background || [255, 255, 255, 1];
+  const text = parse(getComputedStyle(element).color);
+  const [a, b] = [lum(text), lum(background)].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}
+"""

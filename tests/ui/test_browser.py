@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from browsing import (
     BOT,
+    CONTRAST_JS,
     GOALS,
     QUESTION,
     TIMEOUT_MS,
@@ -417,25 +418,6 @@ def test_the_widget_reads_a_follow_up_in_its_conversation_and_keeps_it_over_a_re
     assert page.locator(".msg.bot .understood").count() == 0
 
 
-# WCAG contrast of an element's text on the first opaque background behind it.
-TAG_CONTRAST_JS = """
-(element) => {
-  const parse = (c) => { const m = c.match(/[\\d.]+/g).map(Number); return m.length === 3 ? [...m, 1] : m; };
-  const lum = ([r, g, b]) => {
-    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
-    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
-  };
-  let node = element, background = null;
-  while (node && node.nodeType === 1) {
-    const c = parse(getComputedStyle(node).backgroundColor);
-    if (c[3] > 0.5) { background = c; break; }
-    node = node.parentElement;
-  }
-  background = background || [255, 255, 255, 1];
-  const [a, b] = [lum(parse(getComputedStyle(element).color)), lum(background)].sort((x, y) => y - x);
-  return (a + 0.05) / (b + 0.05);
-}
-"""
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -469,7 +451,7 @@ def test_the_admin_page_tells_only_related_passages_from_nothing_found(
     assert tags["answer"].first.inner_text() == "Đã trả lời"
     assert tags["closest"].first.inner_text() == "Chỉ có đoạn liên quan"
     assert tags["none"].first.inner_text() == "Không có trong tài liệu"
-    measured = {o: round(tags[o].first.evaluate(TAG_CONTRAST_JS), 2) for o in tags}
+    measured = {o: round(tags[o].first.evaluate(CONTRAST_JS), 2) for o in tags}
     admin.locator("#q-outcome").select_option("closest")
     admin.locator("#q-filter button[type=submit]").click()
     admin.wait_for_function("() => document.querySelectorAll('#questions-table tbody tr').length === 2",
@@ -487,8 +469,8 @@ def test_the_admin_page_tells_only_related_passages_from_nothing_found(
     assert related.locator(".tag").inner_text() == "Chỉ có đoạn liên quan"
     nothing = admin.locator("#unanswered li.group[data-outcome=none]")
     assert nothing.count() == 2 and nothing.locator(".tag").all_inner_texts() == ["Không có trong tài liệu"] * 2
-    measured["group"] = round(related.locator(".tag").evaluate(TAG_CONTRAST_JS), 2)
-    measured["counts"] = round(admin.locator("#u-counts .count").first.evaluate(TAG_CONTRAST_JS), 2)
+    measured["group"] = round(related.locator(".tag").evaluate(CONTRAST_JS), 2)
+    measured["counts"] = round(admin.locator("#u-counts .count").first.evaluate(CONTRAST_JS), 2)
     admin.locator("#u-outcome").select_option("none")
     admin.locator("#u-filter button[type=submit]").click()
     admin.wait_for_function("() => !document.querySelector('#unanswered li.group[data-outcome=closest]')",

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browsing import BOT, QUESTION, TIMEOUT_MS, ask_in_chat, watch
+from browsing import BOT, CONTRAST_JS, QUESTION, TIMEOUT_MS, ask_in_chat, watch
 from conftest import CORPUS
 
 from rag.pipeline import Pipeline
@@ -19,26 +19,6 @@ from rag.settings import Settings
 FOLLOW_UP = "Còn mục tiêu thứ ba là gì?"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-# WCAG contrast of the text's colour on the first opaque background behind it, in the browser.
-CONTRAST_JS = """
-(element) => {
-  const parse = (c) => { const m = c.match(/[\\d.]+/g).map(Number); return m.length === 3 ? [...m, 1] : m; };
-  const lum = ([r, g, b]) => {
-    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
-    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
-  };
-  let node = element, background = null;
-  while (node && node.nodeType === 1) {
-    const c = parse(getComputedStyle(node).backgroundColor);
-    if (c[3] > 0.5) { background = c; break; }
-    node = node.parentElement;
-  }
-  background = background || [255, 255, 255, 1];
-  const text = parse(getComputedStyle(element).color);
-  const [a, b] = [lum(text), lum(background)].sort((x, y) => y - x);
-  return (a + 0.05) / (b + 0.05);
-}
-"""
 
 
 def open_chat(browser: Any, url: str, **options: Any) -> Any:
