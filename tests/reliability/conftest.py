@@ -160,10 +160,12 @@ def check_answer(pipeline: Any) -> Callable[..., None]:
         assert isinstance(data, dict), data
         assert set(data) == {
             "question", "answer", "refused", "citations", "passages", "model", "timings_ms", "conversation",
-            "understood_as",
+            "understood_as", "outcome",
         }
         assert isinstance(data["answer"], str) and data["answer"].strip()
         assert isinstance(data["refused"], bool)
+        assert data["outcome"] in {"answer", "closest", "none"}
+        assert data["refused"] == (data["outcome"] == "none")
         numbers = {c["n"] for c in data["citations"]}
         assert {int(n) for n in _MARKER.findall(data["answer"])} <= numbers, data["answer"]
         if data["refused"]:
