@@ -1,0 +1,132 @@
+"""Chunking by article, measured: each variant's index is built afresh for each set and scored.
+
+    HF_HUB_OFFLINE=1 python -m eval.chunking_trial                      # packaged model, the dev sets
+    HF_HUB_OFFLINE=1 python -m eval.chunking_trial --model DIR --sets statute-dev legal-dev
+
+Variants (the index's chunking and the text the encoder reads; BM25 reads the heading path in all):
+- `today`: chunks run across article starts; the encoder reads the document title and the chunk;
+- `heading`: as today, and the encoder also reads the chunk's heading path ("Chương II › Điều 6. …");
+- `article`: a chunk never runs across an article start ("Điều 6."), so a khoản stays with its article;
+  the encoder reads the title and the chunk;
+- `article+heading`: both.
+The sets of other genres (uit-dev, notice-dev) are in the default list so that a change that helps
+laws and harms them shows. Prints one line a variant and set: hit@1, hit@5, key facts shown, answer rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import re
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import rag.chunking
+import rag.index
+from eval.runner import pipeline_ask, run_items
+from eval.suite import load_suite, open_pipeline, stored_texts
+from rag.documents import section_path
+from rag.records import Chunk, Document
+from rag.settings import Settings
+from rag.structure import one_line
+from rag.text import fold
+
+VARIANTS = ("today", "heading", "article", "article+heading")
+DEV_SETS = ("statute-dev", "legal-dev", "notice-dev", "uit-dev")
+_ARTICLE = re.compile(r"dieu\s+\d")
+_TODAY_EMBEDDING = rag.index.embedding_text
+_TODAY_REGIONS = rag.chunking.chunk_regions
+
+
+def _with_heading(document: Document, chunk: Chunk) -> str:
+    path = section_path(document, chunk.start)
+    head = f"{document.title}\n{path}" if path else document.title
+    return f"{head}\n{one_line(chunk.text)}"
+
+
+def _article_regions(document: Document) -> tuple[tuple[int, int], ...]:
+    """The content regions cut at each article heading (headings alone before it go with it)."""
+    return tuple(_article_cuts(document))
+
+
+def _article_cuts(document: Document) -> Iterator[tuple[int, int]]:
+    starts = {start for start, _, _ in document.headings}
+    heading_ends = {start: end for start, end, _ in document.headings}
+    cuts = [start for start, end, _ in document.headings if _ARTICLE.match(fold(document.text[start:end]))]
+    for region_start, region_end in _TODAY_REGIONS(document):
+        start = region_start
+        for cut in (c for c in cuts if region_start < c < region_end):
+            # only headings since the last cut ("Chương II" then "Điều 5."): they open this article
+            at, only_headings = start, True
+            while at < cut:
+                if at in starts:
+                    at = heading_ends[at]
+                elif document.text[at].isspace():
+                    at += 1
+                else:
+                    only_headings = False
+                    break
+            if only_headings:
+                continue
+            yield start, cut
+            start = cut
+        yield start, region_end
+
+
+@contextlib.contextmanager
+def variant(name: str) -> Iterator[None]:
+    """The index built inside this block chunks and embeds as the variant says."""
+    rag.index.embedding_text = _with_heading if "heading" in name else _TODAY_EMBEDDING
+    rag.chunking.chunk_regions = _article_regions if "article" in name else _TODAY_REGIONS
+    try:
+        yield
+    finally:
+        rag.index.embedding_text = _TODAY_EMBEDDING
+        rag.chunking.chunk_regions = _TODAY_REGIONS
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="embedding model (default: the packaged one)")
+    parser.add_argument("--sets", nargs="+", default=list(DEV_SETS))
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--json", type=Path, help="write the scores here too")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    if args.model:
+        settings = replace(settings, embedding_model=args.model)
+    suite = {name: (items, own) for name, items, own, _ in load_suite(settings)}
+    scores: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="hoidap-chunking-") as tmp:
+        for name in args.sets:
+            items, own = suite[name]
+            for v in args.variants:
+                started = time.perf_counter()
+                with variant(v):
+                    at = replace(own, index_dir=Path(tmp) / f"{name}-{v}")
+                    pipeline = open_pipeline(at, update=False, log=lambda _: None)
+                    texts = stored_texts(pipeline, at.corpus_dir)
+                    run = run_items(items, pipeline_ask(pipeline, at.retrieval), texts, v)
+                s = run.summary
+                row = {"set": name, "variant": v, "chunks": len(pipeline.index.chunks), **{
+                    k: s.get(k) for k in ("hit@1", "hit@5", "key_facts_shown", "answer_rate", "wrong_answer_rate")
+                }}
+                scores.append(row)
+                print(
+                    f"{name:12} {v:16} chunks {row['chunks']:5}  hit@1 {s['hit@1']:.3f}  hit@5 {s['hit@5']:.3f}  "
+                    f"shown {s['key_facts_shown']:.3f}  answer {s['answer_rate']:.3f}  "
+                    f"wrong {s['wrong_answer_rate']:.3f}  ({time.perf_counter() - started:.0f} s)",
+                    flush=True,
+                )
+    if args.json:
+        args.json.write_text(json.dumps(scores, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
