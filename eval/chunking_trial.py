@@ -50,31 +50,27 @@ def _with_heading(document: Document, chunk: Chunk) -> str:
 
 
 def _article_regions(document: Document) -> tuple[tuple[int, int], ...]:
-    """The content regions cut at each article heading (headings alone before it go with it)."""
+    """The content regions cut before each article heading, and before the headings that open it
+    ("Chương II", "Mục 1" right above "Điều 5." go with Điều 5)."""
     return tuple(_article_cuts(document))
 
 
 def _article_cuts(document: Document) -> Iterator[tuple[int, int]]:
-    starts = {start for start, _, _ in document.headings}
-    heading_ends = {start: end for start, end, _ in document.headings}
-    cuts = [start for start, end, _ in document.headings if _ARTICLE.match(fold(document.text[start:end]))]
+    headings = document.headings
+    cuts = []
+    for i, (start, end, _) in enumerate(headings):
+        if not _ARTICLE.match(fold(document.text[start:end])):
+            continue
+        while i > 0 and not document.text[headings[i - 1][1] : start].strip():
+            i -= 1
+            start = headings[i][0]
+        cuts.append(start)
     for region_start, region_end in _TODAY_REGIONS(document):
         start = region_start
         for cut in (c for c in cuts if region_start < c < region_end):
-            # only headings since the last cut ("Chương II" then "Điều 5."): they open this article
-            at, only_headings = start, True
-            while at < cut:
-                if at in starts:
-                    at = heading_ends[at]
-                elif document.text[at].isspace():
-                    at += 1
-                else:
-                    only_headings = False
-                    break
-            if only_headings:
-                continue
-            yield start, cut
-            start = cut
+            if document.text[start:cut].strip():
+                yield start, cut
+                start = cut
         yield start, region_end
 
 
