@@ -11,6 +11,11 @@ Variants (the index's chunking and the text the encoder reads; BM25 reads the he
 - `article+heading`: both.
 The sets of other genres (uit-dev, notice-dev) are in the default list so that a change that helps
 laws and harms them shows. Prints one line a variant and set: hit@1, hit@5, key facts shown, answer rate.
+
+`--seed ROOT` starts each variant from the set's index under ROOT (`ROOT/index-<set>`, as
+`python -m eval.train_decision --model DIR` leaves it) with its smallest document marked changed, so
+that the build re-chunks every document but embeds only the chunks whose text changed and that one
+document's sentences: with a slow multilingual model on CPU, a variant then costs minutes, not an hour.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import argparse
 import contextlib
 import json
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -41,6 +47,7 @@ DEV_SETS = ("statute-dev", "legal-dev", "notice-dev", "uit-dev")
 _ARTICLE = re.compile(r"dieu\s+\d")
 _TODAY_EMBEDDING = rag.index.embedding_text
 _TODAY_REGIONS = rag.chunking.chunk_regions
+_TODAY_REUSABLE = rag.index._reusable_chunks
 
 
 def _with_heading(document: Document, chunk: Chunk) -> str:
@@ -74,16 +81,38 @@ def _article_cuts(document: Document) -> Iterator[tuple[int, int]]:
         yield start, region_end
 
 
+def _seed_reusable(old: rag.index.Index, hashes: dict[str, str]) -> dict[rag.index.ChunkKey, int]:
+    """The seed's chunks keyed by the text today's build gave the encoder (a seed is built today's way)."""
+    wanted = rag.index.embedding_text
+    rag.index.embedding_text = _TODAY_EMBEDDING
+    try:
+        return _TODAY_REUSABLE(old, hashes)
+    finally:
+        rag.index.embedding_text = wanted
+
+
 @contextlib.contextmanager
 def variant(name: str) -> Iterator[None]:
     """The index built inside this block chunks and embeds as the variant says."""
     rag.index.embedding_text = _with_heading if "heading" in name else _TODAY_EMBEDDING
     rag.chunking.chunk_regions = _article_regions if "article" in name else _TODAY_REGIONS
+    rag.index._reusable_chunks = _seed_reusable
     try:
         yield
     finally:
         rag.index.embedding_text = _TODAY_EMBEDDING
         rag.chunking.chunk_regions = _TODAY_REGIONS
+        rag.index._reusable_chunks = _TODAY_REUSABLE
+
+
+def _seed(seed: Path, folder: Path) -> None:
+    """A copy of the index at `seed` whose smallest document reads as changed, so a build redoes chunking."""
+    shutil.copytree(seed, folder)
+    manifest = json.loads((folder / rag.index.MANIFEST).read_text("utf-8"))
+    sizes = manifest.get("catalog", {})
+    smallest = min(manifest["documents"], key=lambda d: (sizes.get(d, {}).get("bytes", 0), d))
+    manifest["documents"][smallest] = "0" * 64
+    (folder / rag.index.MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), "utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sets", nargs="+", default=list(DEV_SETS))
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--json", type=Path, help="write the scores here too")
+    parser.add_argument("--seed", type=Path, help="start from the sets' indexes under this folder (see above)")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if args.model:
@@ -105,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
                 started = time.perf_counter()
                 with variant(v):
                     at = replace(own, index_dir=Path(tmp) / f"{name}-{v}")
-                    pipeline = open_pipeline(at, update=False, log=lambda _: None)
+                    if args.seed:
+                        _seed(args.seed / f"index-{name}", at.index_dir)
+                    pipeline = open_pipeline(at, update=args.seed is not None, log=lambda _: None)
                     texts = stored_texts(pipeline, at.corpus_dir)
                     run = run_items(items, pipeline_ask(pipeline, at.retrieval), texts, v)
                 s = run.summary

@@ -429,8 +429,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="score hoidap on a Q&A set (see eval-format.md)")
     p.add_argument("--qa", type=Path, help="Q&A JSON Lines file (default: the shipped set)")
-    p.add_argument("--suite", action="store_true", help="run every set (sample, heldout, uit-dev, uit-test, legal, "
-                   "notice), each on its own documents; one row per set")
+    p.add_argument("--suite", action="store_true", help="run every set of eval/suite.py (sample, heldout, the uit, "
+                   "legal, notice and statute sets), each on its own documents; one row per set")
     p.add_argument("--index", type=Path, help="index folder (default data/index; built if missing)")
     p.add_argument("--corpus", type=Path, help="corpus folder the Q&A set refers to (default data/corpus)")
     p.add_argument("--json", type=Path, metavar="OUT", help="write summary, by_kind and results as JSON")

@@ -51,7 +51,10 @@ def test_article_variant_leaves_a_news_article_alone() -> None:
 
 def test_variants_restore_what_they_replace() -> None:
     def replaced() -> tuple[object, ...]:
-        return rag.index.embedding_text, rag.chunking.chunk_regions, rag.lexical.terms, rag.lexical.content_terms
+        return (
+            rag.index.embedding_text, rag.index._reusable_chunks, rag.chunking.chunk_regions,
+            rag.lexical.terms, rag.lexical.content_terms,
+        )
 
     before = replaced()
     with variant("article+heading"):
