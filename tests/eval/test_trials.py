@@ -62,3 +62,4 @@ def test_variants_restore_what_they_replace() -> None:
     with segmentation("today"):
         pass
     assert replaced() == before
+
