@@ -9,8 +9,8 @@ question with diacritics scores mostly on it, because folding merges words
 Keys are syllables and pairs of neighbouring syllables, not words: pyvi's word segmentation was
 measured against them (`python -m eval.segmentation_trial`, packaged model) and lost, as words
 instead of pairs (legal-dev hit@1 0.593 -> 0.518, statute-dev hit@5 0.929 -> 0.915, its confident
-answers 0.319 -> 0.241; its one gain uit-dev hit@1 0.792 -> 0.808) and tied as words of three syllables added to the pairs (statute-dev hit@1
-0.716 -> 0.709, the other dev sets unchanged).
+answers 0.319 -> 0.241; its one gain uit-dev hit@1 0.792 -> 0.808), and tied as words of three
+syllables added to the pairs (statute-dev hit@1 0.716 -> 0.709, the other dev sets unchanged).
 
 Each index is a term-major sparse matrix of precomputed BM25 weights (the
 Lucene variant, as bm25s computes it), stored as three .npy arrays that are
