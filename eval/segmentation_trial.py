@@ -16,22 +16,13 @@ afresh in a temporary folder.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import json
 import re
-import tempfile
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from functools import lru_cache
-from pathlib import Path
-from typing import Any
 
 import rag.lexical
-from eval.runner import pipeline_ask, run_items
-from eval.suite import load_suite, open_pipeline, stored_texts
-from rag.settings import Settings
+from eval import trials
 from rag.text import content_terms, fold, is_question_word, key, nfc, terms
 
 VARIANTS = ("today", "pyvi", "pyvi+pairs")
@@ -98,41 +89,7 @@ def variant(name: str) -> Iterator[None]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", help="embedding model (default: the packaged one)")
-    parser.add_argument("--sets", nargs="+", default=list(DEV_SETS))
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
-    parser.add_argument("--json", type=Path, help="write the scores here too")
-    args = parser.parse_args(argv)
-    settings = Settings.from_env()
-    if args.model:
-        settings = replace(settings, embedding_model=args.model)
-    suite = {name: (items, own) for name, items, own, _ in load_suite(settings)}
-    scores: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="hoidap-segmentation-") as tmp:
-        for name in args.sets:
-            items, own = suite[name]
-            for v in args.variants:
-                started = time.perf_counter()
-                with variant(v):
-                    at = replace(own, index_dir=Path(tmp) / f"{name}-{v}", corpus_dir=own.corpus_dir)
-                    pipeline = open_pipeline(at, update=False, log=lambda _: None)
-                    texts = stored_texts(pipeline, at.corpus_dir)
-                    run = run_items(items, pipeline_ask(pipeline, at.retrieval), texts, v)
-                s = run.summary
-                row = {"set": name, "variant": v, **{
-                    k: s.get(k) for k in ("hit@1", "hit@5", "key_facts_shown", "answer_rate", "wrong_answer_rate")
-                }}
-                scores.append(row)
-                print(
-                    f"{name:12} {v:11} hit@1 {s['hit@1']:.3f}  hit@5 {s['hit@5']:.3f}  "
-                    f"shown {s['key_facts_shown']:.3f}  answer {s['answer_rate']:.3f}  "
-                    f"wrong {s['wrong_answer_rate']:.3f}  ({time.perf_counter() - started:.0f} s)",
-                    flush=True,
-                )
-    if args.json:
-        args.json.write_text(json.dumps(scores, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    return 0
+    return trials.main(argv, __doc__ or "", VARIANTS, DEV_SETS, variant)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from embeddings.encoder import SLOW_LOAD_NOTE
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -81,7 +83,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
     )
 
 
-_SLOW_LOAD = re.compile(r"hoidap: loading the embedding model .* \(a first download or a slow disk takes a while\) …")
+_SLOW_LOAD = re.compile(r"hoidap: loading the embedding model .* " + re.escape(SLOW_LOAD_NOTE))
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
